@@ -1,0 +1,225 @@
+/**
+ * `diagnostics`: probes for isolation, ordering and fault handling.
+ *
+ * - `echo{text}`: returns the text.
+ * - `cpu_burn{ms}`: busy-loops the thread for `ms` (≤ 60 000) and reports how long it burned.
+ * - `sleep{ms}`: waits `ms` (≤ 600 000); ends early with an error when `extra.signal` aborts
+ *   (cancellation or deadline).
+ * - `fail{message}`: throws; the SDK turns that into an `isError` tool result.
+ * - `crash{}`: `process.exit(70)`. Inside an actor's worker thread this ends only that thread.
+ *   **In-process (the baseline server, stdio, anything on the main thread) it kills the whole
+ *   process** — every session with it.
+ * - `hang{}`: an infinite synchronous loop; the thread never yields again (only terminating the
+ *   thread recovers it).
+ * - `alloc{mb}`: allocates and retains ~`mb` MiB of V8 heap (arrays of doubles: on-heap, so they
+ *   count toward a worker's heap limit, unlike Buffers) and reports the total retained so far.
+ *   Retained memory belongs to this registration (the session's McpServer): it is freed when the
+ *   session's server is dropped or its thread ends.
+ * - `whoami{}`: `{ sessionId, threadId, seq, executed, inFlight, startedAt, finishedAt }`. `seq` is
+ *   the mailbox's arrival stamp (`ctx.requestMeta`, undefined outside the runtime); `executed` is
+ *   the number of `whoami` calls this session has executed, this one included, kept in `ctx.state`
+ *   so it survives restarts — with strict in-order execution, ordering calls by `seq` orders them
+ *   by `executed` too. `inFlight` is how many diagnostics calls were running on this session's
+ *   server when this one started (itself included): always 1 where a session's calls run one at a
+ *   time, more where they overlap.
+ */
+import { getHeapStatistics } from 'node:v8';
+import { z } from 'zod';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { defineToolset, type HandlerExtra } from '../types.js';
+
+export const LIMITS = {
+  echoChars: 1_000_000,
+  cpuBurnMs: 60_000,
+  sleepMs: 600_000,
+  failChars: 10_000,
+  allocMb: 2_048,
+} as const;
+
+/** `ctx.state` key of the per-session whoami execution counter. */
+export const EXECUTED_KEY = 'diagnostics.executed';
+
+const MiB = 1024 * 1024;
+/** Doubles per MiB chunk: a double array stores unboxed 8-byte elements in one on-heap backing store. */
+const DOUBLES_PER_MIB = MiB / 8;
+
+/** A result whose text is the JSON of its structured content. */
+function structured<T extends Record<string, unknown>>(value: T): CallToolResult & { structuredContent: T } {
+  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const aborted = () => new Error(`sleep aborted after ${Date.now() - started} ms of ${ms} ms`);
+    if (signal.aborted) {
+      reject(aborted());
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(aborted());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export const toolset = defineToolset({
+  name: 'diagnostics',
+  description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami)',
+  register(server, ctx) {
+    /** Heap retained by `alloc` on behalf of this session. */
+    const retained: number[][] = [];
+    let inFlight = 0;
+
+    /** Wraps a handler to keep `inFlight` accurate across sync throws and async settles. */
+    const tracked =
+      <A extends unknown[], R>(fn: (...args: A) => R | Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        inFlight++;
+        try {
+          return await fn(...args);
+        } finally {
+          inFlight--;
+        }
+      };
+
+    server.registerTool(
+      'echo',
+      {
+        description: 'Returns the given text.',
+        inputSchema: { text: z.string().max(LIMITS.echoChars) },
+        outputSchema: { text: z.string() },
+        annotations: { readOnlyHint: true, idempotentHint: true },
+      },
+      tracked(async ({ text }) => ({ content: [{ type: 'text', text }], structuredContent: { text } })),
+    );
+
+    server.registerTool(
+      'cpu_burn',
+      {
+        description: `Busy-loops the serving thread for ms milliseconds (at most ${LIMITS.cpuBurnMs}) without yielding; returns the time actually burned.`,
+        inputSchema: { ms: z.number().int().min(0).max(LIMITS.cpuBurnMs) },
+        outputSchema: { requestedMs: z.number(), burnedMs: z.number() },
+        annotations: { readOnlyHint: true },
+      },
+      tracked(async ({ ms }) => {
+        const start = performance.now();
+        while (performance.now() - start < ms) {
+          // spin
+        }
+        return structured({ requestedMs: ms, burnedMs: Math.round((performance.now() - start) * 1000) / 1000 });
+      }),
+    );
+
+    server.registerTool(
+      'sleep',
+      {
+        description: `Waits ms milliseconds (at most ${LIMITS.sleepMs}) without blocking the thread; ends early with an error when the request is cancelled or its deadline passes.`,
+        inputSchema: { ms: z.number().int().min(0).max(LIMITS.sleepMs) },
+        outputSchema: { sleptMs: z.number() },
+        annotations: { readOnlyHint: true },
+      },
+      tracked(async ({ ms }, extra) => {
+        const start = Date.now();
+        await sleep(ms, extra.signal);
+        return structured({ sleptMs: Date.now() - start });
+      }),
+    );
+
+    server.registerTool(
+      'fail',
+      {
+        description: 'Throws an Error with the given message (the result is an isError tool result).',
+        inputSchema: { message: z.string().min(1).max(LIMITS.failChars) },
+      },
+      tracked(async ({ message }): Promise<CallToolResult> => {
+        throw new Error(message);
+      }),
+    );
+
+    server.registerTool(
+      'crash',
+      {
+        description:
+          'Ends the serving thread with process.exit(70). In an actor (worker thread) only that actor dies; in-process it kills the whole server.',
+        annotations: { destructiveHint: true },
+      },
+      () => {
+        ctx.log.warn({ tool: 'crash', sessionId: ctx.sessionId }, 'crash requested: process.exit(70)');
+        process.exit(70);
+      },
+    );
+
+    server.registerTool(
+      'hang',
+      {
+        description: 'Enters an infinite synchronous loop: the serving thread never yields again.',
+        annotations: { destructiveHint: true },
+      },
+      () => {
+        for (;;) {
+          // never yields
+        }
+      },
+    );
+
+    server.registerTool(
+      'alloc',
+      {
+        description: `Allocates and retains about mb MiB of V8 heap (at most ${LIMITS.allocMb} per call); returns the total retained by this session so far.`,
+        inputSchema: { mb: z.number().int().min(1).max(LIMITS.allocMb) },
+        outputSchema: { allocatedMb: z.number(), retainedMb: z.number(), heapUsedMb: z.number() },
+      },
+      tracked(async ({ mb }) => {
+        for (let i = 0; i < mb; i++) {
+          // A fresh array per MiB with a distinct fill value: PACKED_DOUBLE_ELEMENTS, 8 bytes each.
+          retained.push(new Array<number>(DOUBLES_PER_MIB).fill(retained.length + 0.5));
+        }
+        return structured({
+          allocatedMb: mb,
+          retainedMb: retained.length,
+          heapUsedMb: Math.round(getHeapStatistics().used_heap_size / MiB),
+        });
+      }),
+    );
+
+    server.registerTool(
+      'whoami',
+      {
+        description:
+          'Reports the serving session and thread, the request\'s mailbox arrival stamp (seq), the per-session execution counter (executed) and timing.',
+        outputSchema: {
+          sessionId: z.string(),
+          threadId: z.number(),
+          seq: z.number().optional(),
+          executed: z.number(),
+          inFlight: z.number(),
+          startedAt: z.number(),
+          finishedAt: z.number(),
+        },
+        annotations: { readOnlyHint: true },
+      },
+      tracked(async (extra: HandlerExtra) => {
+        const startedAt = Date.now();
+        const executed = (ctx.state.get<number>(EXECUTED_KEY) ?? 0) + 1;
+        ctx.state.set(EXECUTED_KEY, executed);
+        return structured({
+          sessionId: ctx.sessionId,
+          threadId: ctx.threadId,
+          seq: ctx.requestMeta(extra)?.seq,
+          executed,
+          inFlight,
+          startedAt,
+          finishedAt: Date.now(),
+        });
+      }),
+    );
+  },
+});
+
+export default toolset;
