@@ -1,0 +1,58 @@
+/**
+ * Everything that crosses between the main thread and a session actor thread. One discriminated
+ * union per direction; no other postMessage shapes exist.
+ *
+ * JSON-RPC payloads cross as JSON text: the edge has already parsed and validated them, and a
+ * string clones as a flat copy, cheaper on the main thread than an object graph. The actor parses
+ * inbound text and serializes outbound messages, so that work happens off the main thread.
+ */
+import type { JsonRpcId } from '../errors.js';
+
+/** What a session must replay on a fresh actor thread so the client never re-initializes. */
+export interface Handshake {
+  /** The client's `initialize` params, as JSON text. */
+  initialize: string;
+  logLevel?: string;
+  subscriptions: string[];
+}
+
+/** Static data every session actor thread boots with. */
+export interface ActorBootData {
+  /** Resolved toolset module specifiers (file URLs), in registration order. */
+  toolsets: string[];
+  toolsetConfig: Record<string, Record<string, unknown>>;
+  serverName: string;
+  serverVersion: string;
+  logLevel: string;
+  stateMaxBytes: number;
+}
+
+export type ToActor =
+  /** Assigns the (warm) actor to a session; replays the handshake when resuming one. */
+  | { t: 'bind'; sessionId: string; handshake?: Handshake; state: Record<string, unknown> }
+  /** One inbound JSON-RPC message. Requests carry the mailbox stamp. */
+  | { t: 'in'; json: string; id?: JsonRpcId; seq?: number; receivedAt?: number; deadlineAt?: number }
+  /** The request's deadline passed: fire its AbortSignal (as a cancellation the client never sent). */
+  | { t: 'abort'; id: JsonRpcId; reason: string }
+  /** Stop gracefully: run toolsets' onStop hooks, close the server, exit the thread. */
+  | { t: 'stop' };
+
+export type OutKind = 'response' | 'notification' | 'request';
+
+export type FromActor =
+  /** Booted: toolsets loaded and registered; waiting for `bind`. `tools` maps tool → toolset. */
+  | { t: 'ready'; tools: Record<string, string> }
+  | { t: 'boot-failed'; message: string }
+  /** Bound to its session (handshake replayed when there was one). */
+  | { t: 'bound' }
+  /** One outbound JSON-RPC message; `rel` is the inbound request it belongs to, if any. */
+  | { t: 'out'; json: string; kind: OutKind; id?: JsonRpcId; rel?: JsonRpcId; err?: true }
+  /** A request's handler finished without sending a response (it was cancelled or timed out). */
+  | { t: 'settled'; id: JsonRpcId }
+  /** A handler asked to close its request's SSE stream (the client resumes with Last-Event-ID). */
+  | { t: 'close-sse'; id: JsonRpcId }
+  | { t: 'close-standalone-sse' }
+  /** A toolset changed its per-session state; the main thread keeps the record. */
+  | { t: 'state'; key: string; value?: unknown; deleted?: true }
+  /** A fault inside the actor worth a log line on the main thread (structured, no secrets). */
+  | { t: 'log'; level: 'warn' | 'error'; msg: string; data?: Record<string, unknown> };

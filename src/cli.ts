@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * mcp-actors serve | stdio | bench
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, readConfigFile, resolveConfig, type Config } from './config.js';
+import { startHttp } from './edge/http.js';
+import { runStdio } from './edge/stdio.js';
+import { createLogger } from './observability/log.js';
+import { Runtime, VERSION } from './runtime.js';
+
+const USAGE = `mcp-actors ${VERSION} — an actor-model runtime for MCP servers
+
+Usage:
+  mcp-actors serve [--host 127.0.0.1] [--port 3000] [--toolsets a,b,...] [--config file.json]
+  mcp-actors stdio [--toolsets a,b,...] [--config file.json]
+  mcp-actors bench --url <endpoint> | --stdio "<command>" [options]   (mcp-actors bench --help)
+
+Options:
+  --host <addr>        address to listen on (env HOST; default 127.0.0.1)
+  --port <n>           port to listen on, 0 = any free port (env PORT; default 3000)
+  --toolsets <list>    comma-separated built-in names (everything, diagnostics) or paths to
+                       toolset modules (env MCP_TOOLSETS; default everything)
+  --config <file>      JSON config file for every other setting (env MCP_ACTORS_CONFIG)
+  -h, --help           this text
+  -v, --version        the version
+
+Logs are JSON lines on stderr. See README.md for every configuration key.`;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`mcp-actors: ${message}\n`);
+  process.exit(code);
+}
+
+function loadConfig(values: { host?: string; port?: string; toolsets?: string; config?: string }): Config {
+  const file = values.config ?? process.env.MCP_ACTORS_CONFIG;
+  return resolveConfig({
+    file: file ? readConfigFile(file) : undefined,
+    env: process.env,
+    flags: { host: values.host, port: values.port, toolsets: values.toolsets },
+  });
+}
+
+async function serve(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const rt = await Runtime.start(config, log);
+  const http = await startHttp(rt);
+  log.info({ url: http.url, toolsets: config.toolsets }, 'listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await http.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function stdio(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel, { mode: 'stdio' });
+  // One session, always live: no warm spares beyond the one thread it uses.
+  const rt = await Runtime.start({ ...config, warmPool: { min: 1, max: 1 } }, log);
+  await runStdio(rt, { drainTimeoutMs: config.sessions.requestTimeoutMs });
+  process.exit(0);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const command = argv[0];
+  if (command === 'bench') {
+    const { benchCommand } = await import('./bench/index.js');
+    process.exitCode = await benchCommand(argv.slice(1));
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        toolsets: { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (positionals.length > 1) fail(`unexpected arguments: ${positionals.slice(1).join(' ')}`, 2);
+  let config: Config;
+  try {
+    config = loadConfig(values);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+  try {
+    if (positionals[0] === 'serve') await serve(config);
+    else if (positionals[0] === 'stdio') {
+      if (values.host !== undefined || values.port !== undefined) fail('stdio mode takes no --host or --port', 2);
+      await stdio(config);
+    } else fail(`unknown command "${positionals[0]}"\n\n${USAGE}`, 2);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    fail(`cannot start: ${(err as Error).message}`, 1);
+  }
+}
+
+void main(process.argv.slice(2));

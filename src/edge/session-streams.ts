@@ -1,0 +1,227 @@
+/**
+ * The HTTP side of one session: where each outbound message goes.
+ *
+ * - A request's messages go to that request's HTTP exchange. The response mode is chosen lazily:
+ *   if the final response is the first message, it is sent as `application/json`; if a
+ *   notification or a server-to-client request comes first (progress, logging, sampling,
+ *   elicitation), the exchange becomes an SSE stream and ends after the response.
+ * - Messages not tied to a live request go to the session's standalone GET stream. They are
+ *   stored with event ids whether or not a GET stream is open, so a client that opens (or
+ *   resumes) one later gets what it missed.
+ * - Every SSE event has an id and is kept in a bounded event store; GET with Last-Event-ID
+ *   replays a stream from that point and, if its request is still running, continues it live.
+ */
+import type { Outbound, SessionSink } from '../actors/session-actor.js';
+import { errorResponseJson, rpcError, type JsonRpcId, type McpActorsError } from '../errors.js';
+import type { Logger } from '../observability/log.js';
+import { EventStore } from './event-store.js';
+import { SSE_HEADERS, SseStream } from './sse.js';
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+const STANDALONE = 'g';
+
+type ExchangeState = 'waiting' | 'sse' | 'detached' | 'done';
+
+interface Exchange {
+  id: JsonRpcId;
+  state: ExchangeState;
+  resolve: (r: Response) => void;
+  headers: Record<string, string>;
+  sse: SseStream | undefined;
+  streamId: string | undefined;
+}
+
+export interface SessionStreamsOptions {
+  retryMs: number;
+  maxEvents: number;
+  maxBytes: number;
+  /** Whether the session's negotiated protocol revision takes SSE priming events. */
+  priming(): boolean;
+  log: Logger;
+  fingerprint: string;
+}
+
+export function jsonError(err: McpActorsError, id: JsonRpcId | null = null, headers: Record<string, string> = {}): Response {
+  return new Response(errorResponseJson(id, err), { status: err.http, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+export class SessionStreams implements SessionSink {
+  private readonly exchanges = new Map<JsonRpcId, Exchange>();
+  private readonly byStream = new Map<string, Exchange>();
+  private readonly store: EventStore;
+  private standalone: SseStream | undefined;
+  private standaloneDelivered = -1;
+  private streamCounter = 0;
+  private endedReason: string | undefined;
+
+  constructor(private readonly opts: SessionStreamsOptions) {
+    this.store = new EventStore(opts.maxEvents, opts.maxBytes);
+  }
+
+  get openExchanges(): number {
+    return this.exchanges.size;
+  }
+
+  get hasStandalone(): boolean {
+    return this.standalone !== undefined;
+  }
+
+  /** Registers the HTTP exchange of one request; resolves with the Response to send. */
+  open(id: JsonRpcId, headers: Record<string, string> = {}): Promise<Response> {
+    return new Promise<Response>((resolve) => {
+      const ex: Exchange = { id, state: 'waiting', resolve, headers, sse: undefined, streamId: undefined };
+      this.exchanges.set(id, ex);
+    });
+  }
+
+  // ---- SessionSink --------------------------------------------------------------------------
+
+  deliver(out: Outbound): void {
+    if (out.kind === 'response') {
+      const ex = out.id !== undefined ? this.exchanges.get(out.id) : undefined;
+      if (!ex) {
+        this.opts.log.debug({ session: this.opts.fingerprint }, 'response for a request with no open exchange');
+        return;
+      }
+      this.finishExchange(ex, out.json);
+      return;
+    }
+    const ex = out.rel !== undefined ? this.exchanges.get(out.rel) : undefined;
+    if (ex) this.toExchange(ex, out.json, false);
+    else this.toStandalone(out.json);
+  }
+
+  closeStream(requestId: JsonRpcId): void {
+    const ex = this.exchanges.get(requestId);
+    if (!ex) return;
+    if (ex.state === 'waiting') {
+      if (!this.opts.priming()) {
+        this.opts.log.debug({ session: this.opts.fingerprint }, 'closeSSEStream ignored: the client cannot resume this stream');
+        return;
+      }
+      this.upgrade(ex);
+    }
+    if (ex.state === 'sse') {
+      ex.state = 'detached';
+      const s = ex.sse;
+      ex.sse = undefined;
+      s?.close();
+    }
+  }
+
+  closeStandaloneStream(): void {
+    const s = this.standalone;
+    this.standalone = undefined;
+    s?.close();
+  }
+
+  ended(reason: string): void {
+    this.endedReason = reason;
+    for (const ex of this.exchanges.values()) {
+      if (ex.state === 'waiting') ex.resolve(jsonError(rpcError('SESSION_ENDED', reason), ex.id));
+      ex.sse?.close();
+      ex.state = 'done';
+    }
+    this.exchanges.clear();
+    this.byStream.clear();
+    this.closeStandaloneStream();
+  }
+
+  // ---- routing ------------------------------------------------------------------------------
+
+  private upgrade(ex: Exchange): void {
+    const sse = new SseStream();
+    const streamId = `r${++this.streamCounter}`;
+    ex.sse = sse;
+    ex.streamId = streamId;
+    ex.state = 'sse';
+    this.byStream.set(streamId, ex);
+    if (this.opts.priming()) sse.prime(this.store.mark(streamId), this.opts.retryMs);
+    this.watch(ex, sse);
+    ex.resolve(new Response(sse.body, { status: 200, headers: { ...SSE_HEADERS, ...ex.headers } }));
+  }
+
+  /** The client went away from an exchange's stream: keep storing until it resumes. */
+  private watch(ex: Exchange, sse: SseStream): void {
+    sse.onClose(() => {
+      if (ex.sse === sse && ex.state === 'sse') {
+        ex.sse = undefined;
+        ex.state = 'detached';
+      }
+    });
+  }
+
+  private toExchange(ex: Exchange, json: string, final: boolean): void {
+    if (ex.state === 'waiting') this.upgrade(ex);
+    const eventId = this.store.append(ex.streamId!, json, final);
+    if (ex.state === 'sse') ex.sse!.event(json, eventId);
+    if (final) {
+      ex.state = 'done';
+      ex.sse?.close();
+      ex.sse = undefined;
+      this.exchanges.delete(ex.id);
+      this.byStream.delete(ex.streamId!);
+    }
+  }
+
+  private finishExchange(ex: Exchange, json: string): void {
+    if (ex.state === 'waiting') {
+      ex.state = 'done';
+      this.exchanges.delete(ex.id);
+      ex.resolve(new Response(json, { status: 200, headers: { ...JSON_HEADERS, ...ex.headers } }));
+      return;
+    }
+    this.toExchange(ex, json, true);
+  }
+
+  private toStandalone(json: string): void {
+    const eventId = this.store.append(STANDALONE, json);
+    if (this.standalone?.event(json, eventId)) this.standaloneDelivered = this.store.nextSeq(STANDALONE) - 1;
+  }
+
+  // ---- GET ----------------------------------------------------------------------------------
+
+  /** Opens the standalone stream, or resumes the stream a Last-Event-ID names. */
+  openGet(lastEventId: string | undefined): Response {
+    if (this.endedReason !== undefined) return jsonError(rpcError('SESSION_NOT_FOUND'));
+    if (lastEventId === undefined) {
+      if (this.standalone && !this.standalone.closed) return jsonError(rpcError('STREAM_CONFLICT'));
+      return this.attachStandalone(this.standaloneDelivered);
+    }
+    const parsed = EventStore.parse(lastEventId);
+    if (!parsed) return jsonError(rpcError('UNKNOWN_EVENT_ID', 'it is not an event id this server issued'));
+    if (parsed.streamId === STANDALONE) {
+      this.closeStandaloneStream(); // an explicit resume replaces a stream we may not know is dead
+      return this.attachStandalone(parsed.seq);
+    }
+    const replay = this.store.after(parsed.streamId, parsed.seq);
+    if (!replay) return jsonError(rpcError('UNKNOWN_EVENT_ID', 'its stream is unknown or has been evicted'));
+    const sse = new SseStream();
+    for (const e of replay.events) sse.event(e.data, `${parsed.streamId}_${e.seq}`);
+    const ex = this.byStream.get(parsed.streamId);
+    if (replay.done || !ex || ex.state === 'done') {
+      sse.close();
+    } else {
+      ex.sse?.close();
+      ex.sse = sse;
+      ex.state = 'sse';
+      this.watch(ex, sse);
+    }
+    return new Response(sse.body, { status: 200, headers: SSE_HEADERS });
+  }
+
+  private attachStandalone(afterSeq: number): Response {
+    const sse = new SseStream();
+    if (this.opts.priming()) sse.prime(this.store.mark(STANDALONE), this.opts.retryMs);
+    const missed = this.store.after(STANDALONE, afterSeq);
+    for (const e of missed?.events ?? []) {
+      sse.event(e.data, `${STANDALONE}_${e.seq}`);
+      this.standaloneDelivered = Math.max(this.standaloneDelivered, e.seq);
+    }
+    this.standalone = sse;
+    sse.onClose(() => {
+      if (this.standalone === sse) this.standalone = undefined;
+    });
+    return new Response(sse.body, { status: 200, headers: SSE_HEADERS });
+  }
+}

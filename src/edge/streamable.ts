@@ -1,0 +1,158 @@
+/**
+ * MCP Streamable HTTP (2025-11-25; 2025-06-18 and 2025-03-26 clients work too): POST, GET and
+ * DELETE on the MCP endpoint. This file validates and routes; sessions do the work.
+ */
+import type { IncomingMessage } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import type { Context } from 'hono';
+import { rpcError, McpActorsError, type JsonRpcId } from '../errors.js';
+import { parseMessage, requestIdOf, type ParsedMessage } from '../protocol/jsonrpc.js';
+import { isSupportedVersion, supportsPrimingEvents } from '../protocol/versions.js';
+import type { Runtime, Session } from '../runtime.js';
+import { acceptsJsonAndSse, acceptsSse, isJsonContentType } from './guards.js';
+import { SessionStreams, jsonError } from './session-streams.js';
+
+export type EdgeEnv = { Bindings: { incoming?: IncomingMessage } };
+type Ctx = Context<EdgeEnv>;
+
+export const SESSION_HEADER = 'mcp-session-id';
+export const VERSION_HEADER = 'mcp-protocol-version';
+
+export class StreamableEdge {
+  constructor(private readonly rt: Runtime) {}
+
+  private reject(err: McpActorsError, id: JsonRpcId | null = null, headers: Record<string, string> = {}): Response {
+    this.rt.metrics.httpRejected.inc({ status: String(err.http), code: err.code });
+    return jsonError(err, id, headers);
+  }
+
+  private readBody(c: Ctx): Promise<Buffer | McpActorsError> {
+    const limit = this.rt.config.http.maxBodyBytes;
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && Number(declared) > limit) {
+      return Promise.resolve(rpcError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; the limit is ${limit}`));
+    }
+    const incoming = c.env?.incoming;
+    if (!incoming) {
+      return c.req.arrayBuffer().then((ab) => (ab.byteLength > limit ? rpcError('PAYLOAD_TOO_LARGE', `the limit is ${limit} bytes`) : Buffer.from(ab)));
+    }
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      incoming.on('data', (chunk: Buffer) => {
+        if (over) return;
+        size += chunk.length;
+        if (size > limit) {
+          over = true;
+          chunks.length = 0;
+          resolve(rpcError('PAYLOAD_TOO_LARGE', `the body exceeds the ${limit}-byte limit`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      incoming.once('end', () => {
+        if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      });
+      incoming.once('error', (err) => {
+        if (!over) resolve(rpcError('INVALID_REQUEST', `the request body could not be read: ${err.message}`));
+      });
+    });
+  }
+
+  private session(c: Ctx): Session<SessionStreams> | McpActorsError {
+    const id = c.req.header(SESSION_HEADER);
+    if (!id) return rpcError('SESSION_REQUIRED');
+    const s = this.rt.session<SessionStreams>(id);
+    if (!s || s.actor.phase === 'ended') return rpcError('SESSION_NOT_FOUND');
+    return s;
+  }
+
+  private checkVersion(c: Ctx): McpActorsError | undefined {
+    const v = c.req.header(VERSION_HEADER);
+    if (v !== undefined && !isSupportedVersion(v)) {
+      return rpcError('UNSUPPORTED_PROTOCOL_VERSION', `"${v.slice(0, 40)}" is not one of the supported revisions`);
+    }
+    return undefined;
+  }
+
+  async post(c: Ctx): Promise<Response> {
+    if (!acceptsJsonAndSse(c.req.header('accept'))) {
+      return this.reject(rpcError('NOT_ACCEPTABLE', 'the client must accept both application/json and text/event-stream'));
+    }
+    if (!isJsonContentType(c.req.header('content-type'))) return this.reject(rpcError('UNSUPPORTED_MEDIA_TYPE'));
+    const body = await this.readBody(c);
+    if (body instanceof McpActorsError) return this.reject(body, null, { connection: 'close' });
+    if (!isUtf8(body)) return this.reject(rpcError('INVALID_UTF8'));
+    let msg: ParsedMessage;
+    try {
+      msg = parseMessage(body.toString('utf8'), this.rt.config.http.maxJsonDepth);
+    } catch (err) {
+      if (err instanceof McpActorsError) return this.reject(err, requestIdOf(err));
+      throw err;
+    }
+
+    if (msg.kind === 'request' && msg.method === 'initialize') return this.initialize(c, msg);
+
+    const versionError = this.checkVersion(c);
+    if (versionError) return this.reject(versionError, msg.kind === 'request' ? msg.id : null);
+    const s = this.session(c);
+    if (s instanceof McpActorsError) return this.reject(s, msg.kind === 'request' ? msg.id : null);
+    if (msg.kind !== 'request') {
+      s.actor.submit(msg);
+      return new Response(null, { status: 202 });
+    }
+    if (s.actor.hasInflight(msg.id)) return this.reject(rpcError('DUPLICATE_REQUEST_ID'), msg.id);
+    const response = s.sink.open(msg.id);
+    s.actor.submit(msg);
+    return response;
+  }
+
+  private initialize(c: Ctx, msg: ParsedMessage & { kind: 'request' }): Promise<Response> | Response {
+    const existing = c.req.header(SESSION_HEADER);
+    if (existing !== undefined) {
+      const known = this.rt.session(existing);
+      return this.reject(known ? rpcError('ALREADY_INITIALIZED') : rpcError('SESSION_NOT_FOUND'), msg.id);
+    }
+    if (this.rt.draining) return this.reject(rpcError('SHUTTING_DOWN'), msg.id, { 'retry-after': '5' });
+    const http = this.rt.config.http;
+    const session = this.rt.createSession(
+      (record) =>
+        new SessionStreams({
+          retryMs: http.sseRetryMs,
+          maxEvents: http.eventStoreMaxEvents,
+          maxBytes: http.eventStoreMaxBytes,
+          priming: () => supportsPrimingEvents(record.protocolVersion),
+          log: this.rt.log,
+          fingerprint: record.fingerprint,
+        }),
+      { clientIp: c.env?.incoming?.socket.remoteAddress },
+    );
+    const response = session.sink.open(msg.id, { [SESSION_HEADER]: session.actor.id });
+    session.actor.submit(msg);
+    return response;
+  }
+
+  get(c: Ctx): Response {
+    if (!acceptsSse(c.req.header('accept'))) {
+      return this.reject(rpcError('NOT_ACCEPTABLE', 'a GET stream needs Accept: text/event-stream'));
+    }
+    const versionError = this.checkVersion(c);
+    if (versionError) return this.reject(versionError);
+    const s = this.session(c);
+    if (s instanceof McpActorsError) return this.reject(s);
+    s.actor.record.lastActivity = Date.now();
+    const res = s.sink.openGet(c.req.header('last-event-id'));
+    if (res.status >= 400) this.rt.metrics.httpRejected.inc({ status: String(res.status), code: 'GET' });
+    return res;
+  }
+
+  async delete(c: Ctx): Promise<Response> {
+    const versionError = this.checkVersion(c);
+    if (versionError) return this.reject(versionError);
+    const s = this.session(c);
+    if (s instanceof McpActorsError) return this.reject(s);
+    await s.actor.end('deleted by the client');
+    return new Response(null, { status: 200 });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Errors are values: every error the runtime produces has a stable string code, an HTTP status for
+ * when it ends an HTTP exchange, a JSON-RPC code for when it answers a request, and a message a
+ * client can act on. The table below is the whole vocabulary; factories build instances.
+ */
+
+export interface ErrorSpec {
+  readonly http: number;
+  readonly rpc: number;
+  readonly message: string;
+}
+
+// JSON-RPC reserves -32768..-32000; -32000..-32099 is for implementations. -32001 is what the MCP
+// SDK uses both for "Session not found" (HTTP 404) and for request timeouts, and what clients expect.
+const table = {
+  PARSE_ERROR: { http: 400, rpc: -32700, message: 'Parse error: the body is not valid JSON' },
+  INVALID_REQUEST: { http: 400, rpc: -32600, message: 'Invalid Request' },
+  BATCH_NOT_SUPPORTED: { http: 400, rpc: -32600, message: 'Invalid Request: JSON-RPC batches are not supported; send one message per request' },
+  INVALID_UTF8: { http: 400, rpc: -32700, message: 'Parse error: the body is not valid UTF-8' },
+  TOO_DEEP: { http: 400, rpc: -32600, message: 'Invalid Request: JSON nesting is too deep' },
+  SESSION_REQUIRED: { http: 400, rpc: -32000, message: 'Bad Request: Mcp-Session-Id header is required (send initialize first)' },
+  ALREADY_INITIALIZED: { http: 400, rpc: -32600, message: 'Invalid Request: this session is already initialized; send initialize without Mcp-Session-Id to start a new one' },
+  SESSION_NOT_FOUND: { http: 404, rpc: -32001, message: 'Session not found: it never existed or has ended; initialize a new session' },
+  UNSUPPORTED_PROTOCOL_VERSION: { http: 400, rpc: -32000, message: 'Bad Request: unsupported MCP-Protocol-Version' },
+  NOT_ACCEPTABLE: { http: 406, rpc: -32000, message: 'Not Acceptable' },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, rpc: -32000, message: 'Unsupported Media Type: Content-Type must be application/json' },
+  PAYLOAD_TOO_LARGE: { http: 413, rpc: -32000, message: 'Payload Too Large' },
+  FORBIDDEN_HOST: { http: 403, rpc: -32000, message: 'Forbidden: Host header not allowed' },
+  FORBIDDEN_ORIGIN: { http: 403, rpc: -32000, message: 'Forbidden: Origin not allowed' },
+  STREAM_CONFLICT: { http: 409, rpc: -32000, message: 'Conflict: this session already has an open GET event stream' },
+  UNKNOWN_EVENT_ID: { http: 400, rpc: -32000, message: 'Bad Request: Last-Event-ID does not name an event of this session' },
+  METHOD_NOT_ALLOWED: { http: 405, rpc: -32000, message: 'Method Not Allowed' },
+  DUPLICATE_REQUEST_ID: { http: 400, rpc: -32600, message: 'Invalid Request: a request with this id is already in flight in this session' },
+  SESSION_BUSY: { http: 200, rpc: -32010, message: 'Session busy: its mailbox is full; retry after in-flight requests complete' },
+  SERVER_BUSY: { http: 503, rpc: -32011, message: 'Server busy: the maximum number of concurrent sessions is reached' },
+  SHUTTING_DOWN: { http: 503, rpc: -32012, message: 'Server shutting down: not accepting new sessions' },
+  DEADLINE_EXCEEDED: { http: 200, rpc: -32001, message: 'Request timed out: its deadline passed and the handler was aborted' },
+  ACTOR_CRASHED: { http: 200, rpc: -32013, message: 'Session actor crashed while running this request; the actor was restarted and the session is intact' },
+  ACTOR_OOM: { http: 200, rpc: -32014, message: 'Session actor ran out of memory (per-session heap limit) while running this request; the actor was restarted and the session is intact' },
+  ACTOR_KILLED: { http: 200, rpc: -32015, message: 'Session actor was terminated because a handler did not yield after its deadline; the actor was restarted and the session is intact' },
+  SESSION_ENDED: { http: 200, rpc: -32016, message: 'Session ended before this request could run' },
+  REQUEST_CANCELLED: { http: 200, rpc: -32800, message: 'Request cancelled by the client' },
+  ACTOR_UNAVAILABLE: { http: 503, rpc: -32017, message: 'Session actor could not be started' },
+  RESULT_NOT_TRANSFERABLE: { http: 200, rpc: -32603, message: 'Internal error: the result could not be sent across the thread boundary' },
+  UNAUTHORIZED: { http: 401, rpc: -32000, message: 'Unauthorized' },
+  RATE_LIMITED: { http: 429, rpc: -32018, message: 'Too Many Requests' },
+  INTERNAL: { http: 500, rpc: -32603, message: 'Internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof table;
+
+export const errorSpecs: Readonly<Record<ErrorCode, ErrorSpec>> = table;
+
+export class McpActorsError extends Error {
+  readonly code: ErrorCode;
+  readonly http: number;
+  readonly rpc: number;
+  readonly data: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, data?: Record<string, unknown>) {
+    const spec = table[code];
+    super(detail ? `${spec.message}: ${detail}` : spec.message);
+    this.name = 'McpActorsError';
+    this.code = code;
+    this.http = spec.http;
+    this.rpc = spec.rpc;
+    this.data = data;
+  }
+
+  /** The JSON-RPC error object; `data.code` carries the stable string code. */
+  toRpcError(): { code: number; message: string; data: Record<string, unknown> } {
+    return { code: this.rpc, message: this.message, data: { code: this.code, ...this.data } };
+  }
+}
+
+export function rpcError(code: ErrorCode, detail?: string, data?: Record<string, unknown>): McpActorsError {
+  return new McpActorsError(code, detail, data);
+}
+
+export type JsonRpcId = string | number;
+
+/** A complete JSON-RPC error response, serialized. `id` is null when the request id is unknown. */
+export function errorResponseJson(id: JsonRpcId | null, err: McpActorsError): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, error: err.toRpcError() });
+}

@@ -1,0 +1,27 @@
+/**
+ * mcp-actors as a library: start the HTTP server or the stdio server from code, and the types a
+ * toolset module needs.
+ */
+import { parseConfig, type Config, type ConfigInput } from './config.js';
+import { startHttp, type HttpServer } from './edge/http.js';
+import { createLogger, type Logger } from './observability/log.js';
+import { Runtime } from './runtime.js';
+
+export { defineToolset } from './toolsets/types.js';
+export type { Toolset, ToolsetContext, SessionState, RequestMeta, HandlerExtra, Lease } from './toolsets/types.js';
+export type { Config, ConfigInput } from './config.js';
+export { parseConfig } from './config.js';
+export { Runtime } from './runtime.js';
+
+export interface RunningServer extends HttpServer {
+  runtime: Runtime;
+}
+
+/** Starts the Streamable HTTP server with the given configuration (defaults for the rest). */
+export async function startServer(input: ConfigInput = {}, log?: Logger): Promise<RunningServer> {
+  const config: Config = parseConfig(input);
+  const logger = log ?? createLogger(config.logLevel);
+  const runtime = await Runtime.start(config, logger);
+  const http = await startHttp(runtime);
+  return { ...http, runtime };
+}

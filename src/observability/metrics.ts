@@ -1,0 +1,73 @@
+/**
+ * Prometheus metrics (prom-client), one registry per runtime. Labels are bounded: tool names
+ * come only from the tools the toolsets registered, never from what a client sent.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Live values the metrics read at scrape time. */
+export interface MetricSources {
+  sessionCounts(): Record<string, number>;
+  queued(): number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly sessions: Gauge<'state'>;
+  readonly restarts: Counter<'reason'>;
+  readonly threadExits: Counter<'reason'>;
+  readonly mailboxQueued: Gauge;
+  readonly mailboxRejected: Counter;
+  readonly requestDuration: Histogram<'method' | 'tool' | 'outcome'>;
+  readonly deadlines: Counter<'method' | 'tool'>;
+  readonly actorStarts: Counter<'kind'>;
+  readonly warmPool: Gauge<'kind'>;
+  readonly sessionsCreated: Counter;
+  readonly sessionsEnded: Counter<'reason'>;
+  readonly httpRejected: Counter<'status' | 'code'>;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'mcp_actors_process_' });
+    this.sessions = new Gauge({
+      name: 'mcp_actors_sessions',
+      help: 'Sessions by state (active = holds a thread; hibernated = record only)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        for (const [state, n] of Object.entries(sources.sessionCounts())) this.set({ state }, n);
+      },
+    });
+    this.restarts = new Counter({ name: 'mcp_actors_actor_restarts_total', help: 'Session actor restarts, by the reason the thread died', labelNames: ['reason'], registers });
+    this.threadExits = new Counter({ name: 'mcp_actors_actor_exits_total', help: 'Session actor thread exits, by reason (normal = hibernated or ended)', labelNames: ['reason'], registers });
+    this.mailboxQueued = new Gauge({
+      name: 'mcp_actors_mailbox_queued',
+      help: 'Requests waiting in session mailboxes (all sessions)',
+      registers,
+      collect() {
+        this.set(sources.queued());
+      },
+    });
+    this.mailboxRejected = new Counter({ name: 'mcp_actors_mailbox_rejected_total', help: 'Requests refused because their session mailbox was full', registers });
+    this.requestDuration = new Histogram({
+      name: 'mcp_actors_request_duration_seconds',
+      help: 'Time from accepting a request to answering it, by method, tool and outcome',
+      labelNames: ['method', 'tool', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.deadlines = new Counter({ name: 'mcp_actors_deadline_expired_total', help: 'Requests whose deadline passed', labelNames: ['method', 'tool'], registers });
+    this.actorStarts = new Counter({ name: 'mcp_actors_actor_starts_total', help: 'Session actor threads bound to a session, warm (from the pool) or cold', labelNames: ['kind'], registers });
+    this.warmPool = new Gauge({ name: 'mcp_actors_warm_pool', help: 'Warm pool of spare session actor threads', labelNames: ['kind'], registers });
+    this.sessionsCreated = new Counter({ name: 'mcp_actors_sessions_created_total', help: 'Sessions initialized', registers });
+    this.sessionsEnded = new Counter({ name: 'mcp_actors_sessions_ended_total', help: 'Sessions ended, by reason', labelNames: ['reason'], registers });
+    this.httpRejected = new Counter({ name: 'mcp_actors_http_rejected_total', help: 'HTTP requests refused by the edge, by status and error code', labelNames: ['status', 'code'], registers });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

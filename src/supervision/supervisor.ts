@@ -1,0 +1,235 @@
+/**
+ * A supervisor with Erlang/OTP semantics.
+ *
+ * - Child specs name how to start, stop and kill a child, and its restart type:
+ *   `permanent` (always restarted), `transient` (restarted only after an abnormal exit),
+ *   `temporary` (never restarted).
+ * - Restart intensity: at most R restarts in T ms. By default the window is the supervisor's
+ *   (OTP's rule: past it, the supervisor terminates all its children and escalates to its owner).
+ *   A child spec may carry its own intensity instead — as if that child had a one-for-one
+ *   supervisor of its own — and past it only that child is given up (event `gave-up`), which
+ *   is how one crash-looping session ends without touching any other.
+ * - Exponential backoff with jitter between restarts.
+ * - Shutdown: `stop` is asked first; after `shutdownMs` the child is killed.
+ */
+import { EventEmitter } from 'node:events';
+import { RestartIntensity, backoffDelay, type BackoffSpec, type IntensitySpec } from './restart-policy.js';
+
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+
+export interface ChildExit {
+  /** A short machine-readable reason: normal, crash, oom, exit, killed, start-failed, … */
+  reason: string;
+  /** Normal exits do not restart transient children. */
+  normal: boolean;
+  message?: string;
+}
+
+export interface ChildSpec<C> {
+  id: string;
+  restart: RestartType;
+  start(): Promise<C>;
+  /** Resolves once the running child has stopped, saying why. */
+  exited(child: C): Promise<ChildExit>;
+  /** Asks the child to stop cleanly. */
+  stop(child: C): Promise<void> | void;
+  /** Stops the child now (after shutdownMs, or when it must not run on). */
+  kill(child: C): Promise<void> | void;
+  shutdownMs: number;
+  intensity?: IntensitySpec;
+}
+
+export interface SupervisorOptions {
+  name: string;
+  intensity: IntensitySpec;
+  backoff: BackoffSpec;
+  random?: () => number;
+}
+
+interface ChildState<C> {
+  spec: ChildSpec<C>;
+  child: C | undefined;
+  intensity: RestartIntensity | undefined;
+  terminating: boolean;
+  restartTimer: NodeJS.Timeout | undefined;
+  generation: number;
+}
+
+export interface SupervisorEvents {
+  started: [id: string, child: unknown, restart: boolean];
+  exited: [id: string, exit: ChildExit];
+  restarting: [id: string, exit: ChildExit, delayMs: number];
+  'gave-up': [id: string, exit: ChildExit];
+  escalated: [exit: ChildExit];
+}
+
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly name: string;
+  private readonly children = new Map<string, ChildState<unknown>>();
+  private readonly intensity: RestartIntensity;
+  private shutDown = false;
+
+  constructor(private readonly options: SupervisorOptions) {
+    super();
+    this.name = options.name;
+    this.intensity = new RestartIntensity(options.intensity);
+  }
+
+  get size(): number {
+    return this.children.size;
+  }
+
+  has(id: string): boolean {
+    return this.children.has(id);
+  }
+
+  childOf<C>(id: string): C | undefined {
+    return this.children.get(id)?.child as C | undefined;
+  }
+
+  /** Starts a child under supervision. Rejects (and forgets the child) if the first start fails. */
+  async startChild<C>(spec: ChildSpec<C>): Promise<C> {
+    if (this.shutDown) throw new Error(`supervisor ${this.name} is shut down`);
+    if (this.children.has(spec.id)) throw new Error(`supervisor ${this.name}: child ${spec.id} already exists`);
+    const state: ChildState<C> = {
+      spec,
+      child: undefined,
+      intensity: spec.intensity ? new RestartIntensity(spec.intensity) : undefined,
+      terminating: false,
+      restartTimer: undefined,
+      generation: 0,
+    };
+    this.children.set(spec.id, state as ChildState<unknown>);
+    let child: C;
+    try {
+      child = await spec.start();
+    } catch (err) {
+      this.children.delete(spec.id);
+      throw err;
+    }
+    if (state.terminating || this.shutDown) {
+      await this.shutdownChild(spec, child);
+      this.children.delete(spec.id);
+      throw new Error(`child ${spec.id} was terminated while starting`);
+    }
+    this.adopt(state, child, false);
+    return child;
+  }
+
+  private adopt<C>(state: ChildState<C>, child: C, restart: boolean): void {
+    state.child = child;
+    const generation = ++state.generation;
+    this.emit('started', state.spec.id, child, restart);
+    state.spec.exited(child).then(
+      (exit) => this.onExit(state, generation, exit),
+      (err: unknown) => this.onExit(state, generation, { reason: 'crash', normal: false, message: String(err) }),
+    );
+  }
+
+  private onExit<C>(state: ChildState<C>, generation: number, exit: ChildExit): void {
+    if (generation !== state.generation) return;
+    state.child = undefined;
+    const id = state.spec.id;
+    this.emit('exited', id, exit);
+    if (state.terminating || this.shutDown) {
+      this.children.delete(id);
+      return;
+    }
+    const restart = state.spec.restart === 'permanent' || (state.spec.restart === 'transient' && !exit.normal);
+    if (!restart) {
+      this.children.delete(id);
+      return;
+    }
+    this.scheduleRestart(state, exit);
+  }
+
+  private scheduleRestart<C>(state: ChildState<C>, exit: ChildExit): void {
+    const id = state.spec.id;
+    const now = Date.now();
+    const window = state.intensity ?? this.intensity;
+    if (!window.admit(now)) {
+      this.children.delete(id);
+      if (state.intensity) {
+        this.emit('gave-up', id, exit);
+      } else {
+        this.emit('gave-up', id, exit);
+        void this.escalate(exit);
+      }
+      return;
+    }
+    const delay = backoffDelay(window.recent, this.options.backoff, this.options.random);
+    this.emit('restarting', id, exit, delay);
+    state.restartTimer = setTimeout(() => {
+      state.restartTimer = undefined;
+      if (state.terminating || this.shutDown) {
+        this.children.delete(id);
+        return;
+      }
+      state.spec.start().then(
+        (child) => {
+          if (state.terminating || this.shutDown) {
+            void this.shutdownChild(state.spec, child);
+            this.children.delete(id);
+            return;
+          }
+          this.adopt(state, child, true);
+        },
+        (err: unknown) => this.onExit(state, state.generation, { reason: 'start-failed', normal: false, message: (err as Error)?.message ?? String(err) }),
+      );
+    }, delay);
+    state.restartTimer.unref?.();
+  }
+
+  private async escalate(exit: ChildExit): Promise<void> {
+    await this.shutdown();
+    this.emit('escalated', exit);
+  }
+
+  /** Stops a child for good (no restart): stop, then kill after the spec's shutdownMs. */
+  async terminateChild(id: string): Promise<void> {
+    const state = this.children.get(id);
+    if (!state) return;
+    state.terminating = true;
+    if (state.restartTimer) {
+      clearTimeout(state.restartTimer);
+      state.restartTimer = undefined;
+      this.children.delete(id);
+      return;
+    }
+    if (state.child !== undefined) {
+      await this.shutdownChild(state.spec, state.child);
+    }
+    this.children.delete(id);
+  }
+
+  /** Kills a running child now; it is then restarted (or not) by its restart type. */
+  async killChild(id: string): Promise<void> {
+    const state = this.children.get(id);
+    if (state?.child !== undefined) await state.spec.kill(state.child);
+  }
+
+  private async shutdownChild<C>(spec: ChildSpec<C>, child: C): Promise<void> {
+    const exited = spec.exited(child).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), spec.shutdownMs);
+    });
+    try {
+      await spec.stop(child);
+    } catch {
+      // a failing stop is followed by kill below
+    }
+    const outcome = await Promise.race([exited.then(() => 'exited' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      await spec.kill(child);
+      await exited;
+    }
+  }
+
+  /** Terminates every child (in parallel) and refuses new ones. */
+  async shutdown(): Promise<void> {
+    this.shutDown = true;
+    await Promise.all([...this.children.keys()].map((id) => this.terminateChild(id)));
+  }
+}
