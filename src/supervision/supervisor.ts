@@ -149,12 +149,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const window = state.intensity ?? this.intensity;
     if (!window.admit(now)) {
       this.children.delete(id);
-      if (state.intensity) {
-        this.emit('gave-up', id, exit);
-      } else {
-        this.emit('gave-up', id, exit);
-        void this.escalate(exit);
-      }
+      this.emit('gave-up', id, exit);
+      // Past its own intensity only the child is given up; past the supervisor's, everything is.
+      if (!state.intensity) void this.escalate(exit);
       return;
     }
     const delay = backoffDelay(window.recent, this.options.backoff, this.options.random);

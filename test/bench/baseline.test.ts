@@ -3,10 +3,7 @@
  * `everything` and `diagnostics` toolsets, exercised over real HTTP on loopback with the real SDK
  * client and the pinned conformance suite (@modelcontextprotocol/conformance@0.1.13).
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -22,42 +19,9 @@ import { startBaselineServer, type BaselineServer } from '../../bench/baseline/s
 import diagnostics from '../../src/toolsets/diagnostics/index.js';
 import everything from '../../src/toolsets/everything/index.js';
 import { defineToolset, type RequestMeta } from '../../src/toolsets/types.js';
+import { runConformance } from '../support/conformance.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CONFORMANCE_BIN = join(ROOT, 'node_modules/.bin/conformance');
-
-interface Check {
-  id: string;
-  status: 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED';
-  errorMessage?: string;
-}
-
-/** Runs the conformance CLI against `url` in a fresh temp dir; returns its output and the per-scenario checks it saved. */
-async function runConformance(url: string, extraArgs: string[]) {
-  const cwd = await mkdtemp(join(tmpdir(), 'conformance-'));
-  try {
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((done, fail) => {
-      const child = spawn(CONFORMANCE_BIN, ['server', '--url', url, '-o', 'results', ...extraArgs], {
-        cwd,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-      child.on('error', fail);
-      child.on('close', (code) => done({ code, output }));
-    });
-    const scenarios = new Map<string, Check[]>();
-    for (const dir of await readdir(join(cwd, 'results'))) {
-      // results/server-<scenario>-<ISO timestamp>/checks.json
-      const scenario = dir.replace(/^server-/, '').replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, '');
-      scenarios.set(scenario, JSON.parse(await readFile(join(cwd, 'results', dir, 'checks.json'), 'utf8')) as Check[]);
-    }
-    return { code, output, scenarios };
-  } finally {
-    await rm(cwd, { recursive: true, force: true });
-  }
-}
 
 async function connect(url: string, capabilities: Record<string, object> = {}) {
   const client = new Client({ name: 'baseline-test', version: '1.0.0' }, { capabilities });

@@ -70,7 +70,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export const toolset = defineToolset({
   name: 'diagnostics',
-  description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami)',
+  description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami, notify_later)',
   register(server, ctx) {
     /** Heap retained by `alloc` on behalf of this session. */
     const retained: number[][] = [];
@@ -217,6 +217,23 @@ export const toolset = defineToolset({
           startedAt,
           finishedAt: Date.now(),
         });
+      }),
+    );
+
+    server.registerTool(
+      'notify_later',
+      {
+        description:
+          'Returns at once, then after ms sends a logging notification (notifications/message) outside any request — a server-initiated message for the standalone GET stream.',
+        inputSchema: { ms: z.number().int().min(0).max(60_000), text: z.string().max(LIMITS.echoChars) },
+        outputSchema: { scheduledInMs: z.number() },
+      },
+      tracked(async ({ ms, text }) => {
+        const timer = setTimeout(() => {
+          void server.server.notification({ method: 'notifications/message', params: { level: 'info', logger: 'diagnostics', data: text } }).catch(() => {});
+        }, ms);
+        ctx.onStop(() => clearTimeout(timer));
+        return structured({ scheduledInMs: ms });
       }),
     );
   },

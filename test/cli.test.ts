@@ -1,0 +1,99 @@
+/**
+ * The CLI as a user runs it: flags, env fallbacks, config file, toolset names and paths.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
+import { CLI, ROOT, startServer } from './support/server.js';
+import { callTool, openSession, send, request, structured } from './support/mcp-http.js';
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+}
+
+describe('CLI', () => {
+  it('fails at start with a clear message for an unknown toolset name', () => {
+    const r = run(['serve', '--port', '0', '--toolsets', 'everything,nope']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown toolset "nope"/);
+    expect(r.stderr).toMatch(/everything, diagnostics/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('fails clearly for a toolset path that does not exist, and for a module that is not a toolset', () => {
+    expect(run(['serve', '--port', '0', '--toolsets', './no/such/toolset.js']).stderr).toMatch(/no such file/);
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-cli-'));
+    const bad = join(dir, 'bad.mjs');
+    writeFileSync(bad, 'export const nothing = 1;\n');
+    const r = run(['serve', '--port', '0', '--toolsets', bad]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/does not export a Toolset/);
+  });
+
+  it('rejects an invalid config file with the offending key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-cli-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ sessions: { mailboxDepth: -1 }, nonsense: true }));
+    const r = run(['serve', '--config', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/sessions\.mailboxDepth/);
+    expect(r.stderr).toMatch(/nonsense/);
+  });
+
+  it('prints usage for --help and the version for --version', () => {
+    expect(run(['--help']).stdout).toMatch(/mcp-actors serve/);
+    expect(run(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(run(['frobnicate']).status).toBe(2);
+  });
+
+  it('loads a user toolset module by path and serves its tools', async () => {
+    // Inside the project tree, so the module's `import 'zod'` resolves to the project's node_modules.
+    const local = join(ROOT, 'test', 'support', `.greeter-${process.pid}.mjs`);
+    writeFileSync(
+      local,
+      `import { z } from 'zod';
+export default {
+  name: 'greeter',
+  register(server, ctx) {
+    server.registerTool('greet', { inputSchema: { name: z.string() }, outputSchema: { greeting: z.string(), thread: z.number() } },
+      async ({ name }) => ({ content: [{ type: 'text', text: 'hi ' + name }], structuredContent: { greeting: 'hi ' + name + (ctx.config.suffix ?? ''), thread: ctx.threadId } }));
+  },
+};\n`,
+    );
+    const server = await startServer({ args: ['--toolsets', `${local},diagnostics`], config: { toolsetConfig: { greeter: { suffix: '!' } } } });
+    try {
+      const s = await openSession(server.url);
+      const greeting = structured(await callTool(server.url, s, 'greet', { name: 'ada' }));
+      expect(greeting.greeting).toBe('hi ada!');
+      expect(greeting.thread).toBeGreaterThan(0);
+      const list = await send(server.url, request('tools/list'), { session: s });
+      expect(list.json.result.tools.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['greet', 'echo']));
+    } finally {
+      await server.stop();
+      rmSync(local, { force: true });
+    }
+  });
+
+  it('uses HOST, PORT and MCP_TOOLSETS as fallbacks, with flags winning', () => {
+    const env = { HOST: '127.0.0.2', PORT: '4100', MCP_TOOLSETS: 'diagnostics' };
+    expect(resolveConfig({ env })).toMatchObject({ host: '127.0.0.2', port: 4100, toolsets: ['diagnostics'] });
+    expect(resolveConfig({ env, flags: { port: '4200', toolsets: 'everything' } })).toMatchObject({ host: '127.0.0.2', port: 4200, toolsets: ['everything'] });
+    expect(resolveConfig({ file: { port: 1234, sessions: { requestTimeoutMs: 500 } }, env: {} })).toMatchObject({ port: 1234, sessions: { requestTimeoutMs: 500, mailboxDepth: 256 } });
+    expect(() => resolveConfig({ env: { PORT: 'abc' } })).toThrow(/PORT/);
+  });
+
+  it('serves with defaults on `npm start`-style invocation (serve, no flags but a port)', async () => {
+    const server = await startServer({});
+    try {
+      const s = await openSession(server.url);
+      const list = await send(server.url, request('tools/list'), { session: s });
+      expect(list.json.result.tools.some((t: { name: string }) => t.name === 'test_simple_text')).toBe(true);
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    } finally {
+      await server.stop();
+    }
+  });
+});

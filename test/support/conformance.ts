@@ -1,0 +1,57 @@
+/**
+ * Test support: runs the pinned MCP conformance suite (@modelcontextprotocol/conformance@0.1.13)
+ * against a server URL, in a fresh temp dir, and returns its summary and per-scenario checks.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CONFORMANCE_BIN = join(ROOT, 'node_modules/.bin/conformance');
+
+export interface Check {
+  id: string;
+  status: 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED';
+  errorMessage?: string;
+}
+
+/** 0.1.13's default ("active") suite: every server scenario except the pending json-schema-2020-12 and server-sse-polling. */
+export const DEFAULT_SCENARIOS = [
+  'server-initialize', 'logging-set-level', 'ping', 'completion-complete', 'tools-list',
+  'tools-call-simple-text', 'tools-call-image', 'tools-call-audio', 'tools-call-embedded-resource',
+  'tools-call-mixed-content', 'tools-call-with-logging', 'tools-call-error', 'tools-call-with-progress',
+  'tools-call-sampling', 'tools-call-elicitation', 'elicitation-sep1034-defaults',
+  'server-sse-multiple-streams', 'elicitation-sep1330-enums', 'resources-list', 'resources-read-text',
+  'resources-read-binary', 'resources-templates-read', 'resources-subscribe', 'resources-unsubscribe',
+  'prompts-list', 'prompts-get-simple', 'prompts-get-with-args', 'prompts-get-embedded-resource',
+  'prompts-get-with-image', 'dns-rebinding-protection',
+];
+
+/** Runs the conformance CLI against `url` in a fresh temp dir; returns its output and the per-scenario checks it saved. */
+export async function runConformance(url: string, extraArgs: string[]) {
+  const cwd = await mkdtemp(join(tmpdir(), 'conformance-'));
+  try {
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((done, fail) => {
+      const child = spawn(CONFORMANCE_BIN, ['server', '--url', url, '-o', 'results', ...extraArgs], {
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.on('error', fail);
+      child.on('close', (code) => done({ code, output }));
+    });
+    const scenarios = new Map<string, Check[]>();
+    for (const dir of await readdir(join(cwd, 'results'))) {
+      // results/server-<scenario>-<ISO timestamp>/checks.json
+      const scenario = dir.replace(/^server-/, '').replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, '');
+      scenarios.set(scenario, JSON.parse(await readFile(join(cwd, 'results', dir, 'checks.json'), 'utf8')) as Check[]);
+    }
+    return { code, output, scenarios };
+  } finally {
+    await rm(cwd, { recursive: true, force: true });
+  }
+}
+
