@@ -50,8 +50,8 @@ async function serve(config: Config): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    await http.close();
+    log.info({ signal, drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'shutting down: draining accepted requests');
+    await http.close(config.shutdown.drainTimeoutMs);
     log.info('stopped');
     process.exit(0);
   };
@@ -62,7 +62,7 @@ async function serve(config: Config): Promise<void> {
 async function stdio(config: Config): Promise<void> {
   const log = createLogger(config.logLevel, { mode: 'stdio' });
   // One session, always live: no warm spares beyond the one thread it uses.
-  const rt = await Runtime.start({ ...config, warmPool: { min: 1, max: 1 } }, log);
+  const rt = await Runtime.start({ ...config, warmPool: { ...config.warmPool, min: 1, max: 1 }, sessions: { ...config.sessions, hibernateAfterMs: 0 } }, log);
   await runStdio(rt, { drainTimeoutMs: config.sessions.requestTimeoutMs });
   process.exit(0);
 }

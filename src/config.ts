@@ -55,14 +55,25 @@ export const configSchema = z
         /** Events kept per session for Last-Event-ID resumption. */
         eventStoreMaxEvents: positive(1_000),
         eventStoreMaxBytes: positive(4 * 1024 * 1024),
-        /** Undelivered server-initiated messages kept for a session with no open GET stream. */
-        pendingStandaloneMax: positive(1_000),
+        /** Seconds a client is told to wait (Retry-After) when the server is full or draining. */
+        retryAfterSeconds: positive(5),
       })
       .strict()
       .prefault({}),
 
     sessions: z
       .object({
+        /** Open sessions (live and hibernated); beyond it initialize gets 503 with Retry-After. */
+        maxSessions: positive(10_000),
+        /** A session idle this long has its thread stopped (its record stays; 0 = never). */
+        hibernateAfterMs: ms(60_000),
+        /** A session idle this long ends (404 afterwards; 0 = never). */
+        idleTimeoutMs: ms(30 * 60_000),
+        /**
+         * Answer initialize from the toolsets' capabilities (probed from a real actor at start) and
+         * start the session's actor on its first real request, replaying the handshake.
+         */
+        lazyActivation: z.boolean().default(true),
         /** Requests queued behind the running one; beyond it a request is answered "session busy". */
         mailboxDepth: positive(256),
         /** Default deadline of every request. */
@@ -84,11 +95,32 @@ export const configSchema = z
       .strict()
       .prefault({}),
 
+    shutdown: z
+      .object({
+        /** On SIGTERM/SIGINT, how long accepted requests may take to finish before sessions end. */
+        drainTimeoutMs: ms(10_000),
+      })
+      .strict()
+      .prefault({}),
+
+    admin: z
+      .object({
+        /** Bearer token for /sessions and for ending other sessions (env MCP_ACTORS_ADMIN_TOKEN). */
+        token: z.string().min(16).optional(),
+      })
+      .strict()
+      .prefault({}),
+
     warmPool: z
       .object({
-        /** Spare session actors kept booted so initialize never waits for a worker. */
+        /** Spare session actors kept booted so a session never waits for a worker to start. */
         min: z.number().int().min(0).default(2),
         max: z.number().int().min(0).default(32),
+        /**
+         * Sessions a thread may serve one after another (renewed in between: fresh McpServer and
+         * toolset registration); 1 = a new thread for every session. Faulted threads are never reused.
+         */
+        maxReuses: positive(50),
       })
       .strict()
       .prefault({}),
@@ -161,6 +193,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   if (env.PORT) merged.port = parsePort(env.PORT, 'PORT');
   if (env.MCP_TOOLSETS) merged.toolsets = splitList(env.MCP_TOOLSETS);
   if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL;
+  if (env.MCP_ACTORS_ADMIN_TOKEN) merged.admin = { ...(merged.admin as object | undefined), token: env.MCP_ACTORS_ADMIN_TOKEN };
   const f = sources.flags ?? {};
   if (f.host !== undefined) merged.host = f.host;
   if (f.port !== undefined) merged.port = parsePort(f.port, '--port');

@@ -3,17 +3,21 @@
  * the warm pool of actor threads, deadlines and metrics. The main thread's share of the work is
  * routing; everything MCP happens in the actor threads.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { ActorThread, actorEnv } from './actors/actor-thread.js';
 import type { ActorBootData } from './actors/messages.js';
-import { SessionActor, type SessionObserver, type SessionPhase, type SessionSink } from './actors/session-actor.js';
+import { SessionActor, type InitializeReply, type SessionObserver, type SessionPhase, type SessionSink, type Tenancy } from './actors/session-actor.js';
+import { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { newSessionRecord, type SessionRecord } from './actors/session-record.js';
 import { WarmPool } from './actors/warm-pool.js';
 import type { Config } from './config.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import type { ParsedRequest } from './protocol/jsonrpc.js';
+import { probeInitialize } from './actors/probe.js';
+import { rpcError, type JsonRpcId } from './errors.js';
 import { Supervisor } from './supervision/supervisor.js';
 import { resolveToolsets } from './toolsets/resolve.js';
 
@@ -38,7 +42,26 @@ export interface Session<S extends SessionSink = SessionSink> {
 export interface CreateSessionOptions {
   clientIp?: string;
   principal?: string;
+  /** The creating principal may act on other sessions (admin role). */
+  admin?: boolean;
 }
+
+/** What the admin listing shows of a session: never its id. */
+export interface SessionView {
+  fingerprint: string;
+  connectedAt: string;
+  lastActivity: string;
+  clientIp: string | undefined;
+  principal: string | undefined;
+  state: string;
+  queueDepth: number;
+  inFlight: string | undefined;
+  restarts: number;
+}
+
+type CallHandler = (actor: SessionActor, args: Record<string, unknown>) => Promise<unknown>;
+
+const PHASE_NAMES: Record<SessionPhase, string> = { idle: 'hibernated', starting: 'starting', active: 'active', restarting: 'restarting', stopping: 'hibernating', ended: 'ended' };
 
 export class Runtime {
   readonly metrics: Metrics;
@@ -48,8 +71,15 @@ export class Runtime {
   private readonly sessions = new Map<string, Session>();
   private readonly phaseCounts: Record<SessionPhase, number> = { idle: 0, starting: 0, active: 0, restarting: 0, stopping: 0, ended: 0 };
   private toolIndex: Record<string, string> = {};
+  /** Actor threads alive right now (bound to sessions, spare, or booting). */
+  liveThreads = 0;
+  /** The initialize result of a real actor (lazy activation answers from it); undefined until probed. */
+  private initTemplate: Record<string, unknown> | undefined;
   private readonly boot: ActorBootData;
   private readonly observer: SessionObserver;
+  private readonly callHandlers = new Map<string, CallHandler>();
+  private readonly admins = new WeakSet<SessionActor>();
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
   draining = false;
 
   private constructor(
@@ -57,7 +87,14 @@ export class Runtime {
     readonly log: Logger,
     toolsetSpecs: string[],
   ) {
+    this.registerCall('session.stats', async (actor) => this.statsFor(actor));
+    this.registerCall('session.end', async (actor, args) => this.endFrom(actor, String(args.target ?? ''), typeof args.adminToken === 'string' ? args.adminToken : undefined));
+    const s0 = config.sessions;
+    const horizon = Math.min(...[s0.hibernateAfterMs, s0.idleTimeoutMs].filter((x) => x > 0), 4_000);
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(50, Math.min(1_000, horizon / 4)));
+    this.sweepTimer.unref();
     this.metrics = new Metrics({
+      threads: () => this.liveThreads,
       sessionCounts: () => this.sessionCounts(),
       queued: () => {
         let q = 0;
@@ -87,9 +124,12 @@ export class Runtime {
     this.pool = new WarmPool({
       min: config.warmPool.min,
       max: config.warmPool.max,
+      maxReuses: config.warmPool.maxReuses,
       log,
       spawn: () => {
         const t = new ActorThread(SESSION_WORKER, this.boot, { heapLimitMb: s.heapLimitMb, env });
+        this.liveThreads++;
+        void t.exited.then(() => this.liveThreads--);
         void t.ready.then(
           () => {
             this.toolIndex = t.tools;
@@ -122,7 +162,36 @@ export class Runtime {
     const specs = resolveToolsets(config.toolsets);
     const rt = new Runtime(config, log, specs);
     await rt.pool.start();
+    if (config.sessions.lazyActivation) {
+      const t = await rt.pool.acquire();
+      const result = await probeInitialize(t, LATEST_PROTOCOL_VERSION);
+      rt.initTemplate = result;
+      await rt.releaseThread(t);
+    }
     return rt;
+  }
+
+  /** A thread a session let go of: renewed and returned to the pool, or stopped. */
+  private async releaseThread(thread: ActorThread, tenancy?: Tenancy): Promise<void> {
+    if (this.pool.canReuse(thread) && (await thread.recycle())) {
+      tenancy?.released();
+      this.pool.giveBack(thread);
+      return;
+    }
+    thread.stop();
+  }
+
+  /** initialize without a thread: validated as the SDK validates it, negotiated as the SDK negotiates. */
+  private initializeFromTemplate(msg: ParsedRequest): InitializeReply {
+    const id: JsonRpcId = msg.id;
+    const parsed = InitializeRequestSchema.safeParse({ method: 'initialize', params: msg.params });
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      return { json: JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32602, message: `Invalid params for initialize: ${detail}` } }) };
+    }
+    const requested = parsed.data.params.protocolVersion;
+    const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+    return { json: JSON.stringify({ jsonrpc: '2.0', id, result: { ...this.initTemplate, protocolVersion } }), protocolVersion };
   }
 
   private toolLabel(tool: string | undefined): string {
@@ -175,6 +244,8 @@ export class Runtime {
         restartIntensity: s.restartIntensity,
         bindTimeoutMs: 30_000,
       },
+      leaveThread: (t) => this.releaseThread(t.thread, t),
+      initialize: this.initTemplate ? (m) => this.initializeFromTemplate(m) : undefined,
       acquireThread: async () => {
         const before = this.pool.stats().coldStarts;
         const t = await this.pool.acquire();
@@ -183,11 +254,17 @@ export class Runtime {
       },
       supervisor: this.supervisor,
       deadlineFor: (m) => this.deadlineFor(m),
+      call: (a, op, args) => {
+        const handler = this.callHandlers.get(op);
+        if (!handler) return Promise.reject(Object.assign(new Error(`unknown runtime call "${op}"`), { code: 'UNKNOWN_CALL' }));
+        return handler(a, args);
+      },
       log: this.log,
       observer: this.observer,
       onEnded: (a, reason) => this.forget(a, reason),
     });
     this.phaseCounts.idle++;
+    if (opts.admin) this.admins.add(actor);
     const session: Session<S> = { actor, sink };
     this.sessions.set(record.id, session);
     this.metrics.sessionsCreated.inc();
@@ -203,9 +280,117 @@ export class Runtime {
     this.log.info({ session: actor.record.fingerprint, reason }, 'session ended');
   }
 
+  /** Adds an operation actor threads may call (resource services add theirs). */
+  registerCall(op: string, handler: CallHandler): void {
+    this.callHandlers.set(op, handler);
+  }
+
+  get atCapacity(): boolean {
+    return this.sessions.size >= this.config.sessions.maxSessions;
+  }
+
+  /** Timing-safe check of the configured admin token. */
+  isAdminToken(token: string | undefined): boolean {
+    const expected = this.config.admin.token;
+    if (!expected || !token) return false;
+    const a = Buffer.from(token);
+    const b = Buffer.from(expected);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  private statsFor(actor: SessionActor) {
+    const counts = this.sessionCounts();
+    const r = actor.record;
+    return {
+      total_sessions: this.sessions.size,
+      max_concurrent: this.config.sessions.maxSessions,
+      active_sessions: counts.active + counts.starting + counts.restarting,
+      hibernated_sessions: counts.hibernated,
+      session: {
+        created_at: new Date(r.createdAt).toISOString(),
+        last_activity: new Date(r.lastActivity).toISOString(),
+        active_tasks: actor.queueDepth + (actor.inFlightMethod ? 1 : 0),
+        restarts: r.restarts,
+      },
+    };
+  }
+
+  /** A session ends itself (after its current request), or an admin ends another (by id or fingerprint). */
+  private async endFrom(caller: SessionActor, target: string, adminToken: string | undefined): Promise<{ ended: boolean; deferred: boolean }> {
+    if (target === caller.id || target === caller.record.fingerprint) {
+      this.log.info({ session: caller.record.fingerprint }, 'session ending itself');
+      return { ended: true, deferred: caller.endSoon('ended by its own request') };
+    }
+    const admin = this.admins.has(caller) || this.isAdminToken(adminToken);
+    if (!admin) {
+      this.log.warn({ session: caller.record.fingerprint }, 'refused: ending another session needs the admin token');
+      throw Object.assign(new Error('ending another session requires the admin token'), { code: 'FORBIDDEN' });
+    }
+    const victim = this.sessions.get(target)?.actor ?? [...this.sessions.values()].find((x) => x.actor.record.fingerprint === target)?.actor;
+    if (!victim) return { ended: false, deferred: false };
+    this.log.info({ session: victim.record.fingerprint, by: caller.record.fingerprint }, 'admin action: session ended');
+    await victim.end('ended by an admin');
+    return { ended: true, deferred: false };
+  }
+
+  /** Admin view of every session: fingerprints, never ids. */
+  views(): SessionView[] {
+    return [...this.sessions.values()].map(({ actor }) => {
+      const r = actor.record;
+      return {
+        fingerprint: r.fingerprint,
+        connectedAt: new Date(r.createdAt).toISOString(),
+        lastActivity: new Date(r.lastActivity).toISOString(),
+        clientIp: r.clientIp,
+        principal: r.principal,
+        state: PHASE_NAMES[actor.phase],
+        queueDepth: actor.queueDepth,
+        inFlight: actor.inFlightMethod,
+        restarts: r.restarts,
+      };
+    });
+  }
+
+  /** Hibernates idle sessions and ends those idle past the idle timeout. */
+  private sweep(): void {
+    const { hibernateAfterMs, idleTimeoutMs } = this.config.sessions;
+    const now = Date.now();
+    let hibernations = 0;
+    for (const { actor, sink } of this.sessions.values()) {
+      if (!actor.isIdle) continue;
+      const idleFor = now - actor.record.lastActivity;
+      if (idleTimeoutMs > 0 && idleFor >= idleTimeoutMs && !(sink.connected?.() ?? false)) {
+        void actor.end(`idle timeout (${idleTimeoutMs} ms)`);
+        continue;
+      }
+      // Bounded per sweep so a crowd going idle at once does not stop hundreds of threads in one tick.
+      if (hibernateAfterMs > 0 && idleFor >= hibernateAfterMs && actor.phase === 'active' && actor.pins === 0 && hibernations < 200) {
+        hibernations++;
+        void actor.hibernate();
+      }
+    }
+  }
+
+  /** Waits until every accepted request is answered, or the timeout. New work is refused meanwhile. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.draining = true;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let busy = 0;
+      for (const { actor } of this.sessions.values()) if (!actor.isIdle) busy++;
+      if (busy === 0) return true;
+      if (Date.now() >= deadline) {
+        this.log.warn({ busySessions: busy }, 'drain timeout: ending sessions with requests still running');
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** Ends every session and stops every thread. */
   async close(): Promise<void> {
     this.draining = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     await Promise.all([...this.sessions.values()].map(({ actor }) => actor.end('server shutting down')));
     await this.supervisor.shutdown();
     await this.pool.close();

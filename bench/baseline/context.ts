@@ -82,6 +82,8 @@ export class BaselineSession {
       onStop: (fn) => {
         this.#stopHooks.push(fn);
       },
+      // A single-process server never hibernates a session, so there is nothing to hold awake.
+      keepAwake: () => () => {},
       service: () => undefined,
     };
   }

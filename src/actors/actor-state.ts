@@ -28,13 +28,25 @@ export class ActorState {
     }
   }
 
-  /** A view whose keys are prefixed with the toolset's name, so toolsets cannot collide. */
-  namespace(ns: string): SessionState {
+  /**
+   * A view whose keys are prefixed with the toolset's name, so toolsets cannot collide. Once
+   * `detached()` is true (the session let go of this thread) writes throw.
+   */
+  namespace(ns: string, detached: () => boolean = () => false): SessionState {
     const prefix = `${ns}:`;
+    const guard = () => {
+      if (detached()) throw new Error('this session is over: its state can no longer change');
+    };
     return {
       get: <T>(key: string) => this.values.get(prefix + key) as T | undefined,
-      set: (key: string, value: unknown) => this.set(prefix + key, value),
-      delete: (key: string) => this.delete(prefix + key),
+      set: (key: string, value: unknown) => {
+        guard();
+        this.set(prefix + key, value);
+      },
+      delete: (key: string) => {
+        guard();
+        this.delete(prefix + key);
+      },
       keys: () => [...this.values.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)),
     };
   }

@@ -43,6 +43,9 @@ export class ActorThread {
   private lastError: (Error & { code?: string }) | undefined;
   private isReady = false;
   private hasExited = false;
+  private recycleWaiter: ((ok: boolean) => void) | undefined;
+  /** Sessions this thread has served and let go of (recycled), so far. */
+  reuses = 0;
 
   constructor(entry: URL, boot: ActorBootData, options: ActorThreadOptions) {
     this.worker = new Worker(entry, {
@@ -61,7 +64,16 @@ export class ActorThread {
           this.isReady = true;
           this.tools = m.tools;
           this.worker.off('message', onBootMessage);
-          this.worker.on('message', (msg: FromActor) => this.onMessage(msg));
+          this.worker.on('message', (msg: FromActor) => {
+            if (msg.t === 'ready' && this.recycleWaiter) {
+              this.tools = msg.tools;
+              const done = this.recycleWaiter;
+              this.recycleWaiter = undefined;
+              done(true);
+              return;
+            }
+            this.onMessage(msg);
+          });
           resolve();
         } else if (m.t === 'boot-failed') {
           this.worker.off('message', onBootMessage);
@@ -111,6 +123,22 @@ export class ActorThread {
 
   post(m: ToActor): void {
     if (!this.hasExited) this.worker.postMessage(m);
+  }
+
+  /**
+   * Lets the thread go from its session and renews it for another one: its incarnation retires
+   * (stop hooks, server closed, detached) and a fresh one is registered. Resolves true once the
+   * thread is `ready` again, false if it died instead.
+   */
+  recycle(): Promise<boolean> {
+    if (this.hasExited) return Promise.resolve(false);
+    this.reuses++;
+    const renewed = new Promise<boolean>((resolve) => {
+      this.recycleWaiter = resolve;
+      void this.exited.then(() => resolve(false));
+    });
+    this.post({ t: 'recycle' });
+    return renewed;
   }
 
   /** Graceful stop request; the owner's supervisor kills the thread if it does not exit in time. */

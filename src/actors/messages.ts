@@ -35,7 +35,12 @@ export type ToActor =
   /** The request's deadline passed: fire its AbortSignal (as a cancellation the client never sent). */
   | { t: 'abort'; id: JsonRpcId; reason: string }
   /** Stop gracefully: run toolsets' onStop hooks, close the server, exit the thread. */
-  | { t: 'stop' };
+  | { t: 'stop' }
+  /** The session let go of this thread: retire its incarnation, start a fresh one, post `ready`. */
+  | { t: 'recycle' }
+  /** The answer to a `call` the actor made. */
+  | { t: 'result'; cid: number; ok: true; value: unknown }
+  | { t: 'result'; cid: number; ok: false; error: { code: string; message: string } };
 
 export type OutKind = 'response' | 'notification' | 'request';
 
@@ -54,5 +59,9 @@ export type FromActor =
   | { t: 'close-standalone-sse' }
   /** A toolset changed its per-session state; the main thread keeps the record. */
   | { t: 'state'; key: string; value?: unknown; deleted?: true }
+  /** A request to the runtime (session stats, ending a session, resource leases…); answered by `result`. */
+  | { t: 'call'; cid: number; op: string; args: Record<string, unknown> }
+  /** A toolset needs the session awake (a pending timer, a push it owes the client): +1 / −1. */
+  | { t: 'pin'; delta: 1 | -1 }
   /** A fault inside the actor worth a log line on the main thread (structured, no secrets). */
   | { t: 'log'; level: 'warn' | 'error'; msg: string; data?: Record<string, unknown> };

@@ -40,6 +40,8 @@ export interface SessionSink {
   closeStream(requestId: JsonRpcId): void;
   closeStandaloneStream(): void;
   ended(reason: string): void;
+  /** Whether the client holds a stream open (such a session is not idle-timed-out). */
+  connected?(): boolean;
 }
 
 export interface SessionLimits {
@@ -62,9 +64,38 @@ export interface SessionObserver {
   phaseChanged(from: SessionPhase, to: SessionPhase): void;
 }
 
+/** A session's hold on one actor thread. It ends when the thread dies, or when it is handed back. */
+export class Tenancy {
+  readonly exited: Promise<ActorExit>;
+  private releaseFn!: (e: ActorExit) => void;
+
+  constructor(readonly thread: ActorThread) {
+    const released = new Promise<ActorExit>((resolve) => (this.releaseFn = resolve));
+    this.exited = Promise.race([thread.exited, released]);
+  }
+
+  /** The thread was renewed for another session: for this session it stopped normally. */
+  released(): void {
+    this.releaseFn({ reason: 'normal', normal: true, code: 0 });
+  }
+}
+
+/** An initialize answered without a thread: the JSON-RPC reply and, on success, the negotiated revision. */
+export interface InitializeReply {
+  json: string;
+  protocolVersion?: string;
+}
+
 export interface SessionActorDeps {
   limits: SessionLimits;
   acquireThread(): Promise<ActorThread>;
+  /** Lets go of a thread the session no longer needs (renewed for another session, or stopped). */
+  leaveThread(tenancy: Tenancy): Promise<void>;
+  /**
+   * Lazy activation: answers `initialize` from the toolsets' known capabilities without a thread;
+   * the actor starts on the session's first real request, replaying the handshake.
+   */
+  initialize?(msg: ParsedRequest): InitializeReply;
   supervisor: Supervisor;
   deadlineFor(msg: ParsedRequest): number;
   log: Logger;
@@ -73,6 +104,8 @@ export interface SessionActorDeps {
   onEnded(actor: SessionActor, reason: string): void;
   /** The session has no work in flight (candidate for hibernation). */
   onIdle?(actor: SessionActor): void;
+  /** Answers a `call` the actor thread made (session stats, ending a session, leases…). */
+  call(actor: SessionActor, op: string, args: Record<string, unknown>): Promise<unknown>;
 }
 
 interface Job {
@@ -112,6 +145,10 @@ export class SessionActor {
   /** The thread being bound (its messages count before it becomes `thread`). */
   private binding: ActorThread | undefined;
   private hibernating = false;
+  /** keepAwake() holds from toolsets: no hibernation while positive. */
+  pins = 0;
+  /** End the session once the running request has been answered (a session ending itself). */
+  private endAfterCurrent: string | undefined;
 
   constructor(
     readonly record: SessionRecord,
@@ -177,6 +214,18 @@ export class SessionActor {
     const job = this.newJob(msg);
     if (this.phase === 'ended') {
       this.answer(job, 'SESSION_ENDED');
+      return;
+    }
+    if (msg.method === 'initialize' && this.deps.initialize && !this.record.handshake && this.phase === 'idle' && this.queue.length === 0) {
+      const reply = this.deps.initialize(msg);
+      job.answered = true;
+      if (reply.protocolVersion) {
+        this.record.handshake = { initialize: JSON.stringify(msg.params ?? {}), subscriptions: [] };
+        this.record.protocolVersion = reply.protocolVersion;
+      }
+      this.sink.deliver({ json: reply.json, kind: 'response', id: msg.id, ...(reply.protocolVersion ? {} : { err: true as const }) });
+      this.deps.observer.requestDone('initialize', undefined, Date.now() - job.receivedAt, reply.protocolVersion ? 'ok' : 'error');
+      if (!reply.protocolVersion) void this.end('initialize failed');
       return;
     }
     if (msg.method === 'ping') {
@@ -294,6 +343,7 @@ export class SessionActor {
 
   private finish(job: Job, out: Outbound | undefined): void {
     this.drop(job);
+    this.record.lastActivity = Date.now();
     if (out && !job.answered) {
       job.answered = true;
       this.observe(job, out);
@@ -303,8 +353,22 @@ export class SessionActor {
       this.answer(job, 'REQUEST_CANCELLED');
     }
     if (this.running === job) this.running = undefined;
+    if (this.endAfterCurrent !== undefined) {
+      void this.end(this.endAfterCurrent);
+      return;
+    }
     this.pump();
     this.maybeIdle();
+  }
+
+  /** Ends the session after the request now running is answered (or now, if none runs). */
+  endSoon(reason: string): boolean {
+    if (!this.running) {
+      void this.end(reason);
+      return false;
+    }
+    this.endAfterCurrent = reason;
+    return true;
   }
 
   private maybeIdle(): void {
@@ -315,7 +379,10 @@ export class SessionActor {
   private observe(job: Job, out: Outbound): void {
     const method = job.msg.method;
     if (method !== 'initialize' && method !== 'logging/setLevel' && method !== 'resources/subscribe' && method !== 'resources/unsubscribe') return;
-    if (out.err) return;
+    if (out.err) {
+      if (method === 'initialize' && !this.record.handshake) queueMicrotask(() => void this.end('initialize failed'));
+      return;
+    }
     const reply = JSON.parse(out.json) as { result?: { protocolVersion?: string } };
     if (!reply.result) return;
     const params = job.msg.params ?? {};
@@ -380,6 +447,21 @@ export class SessionActor {
       case 'log':
         this.deps.log[m.level]({ session: this.record.fingerprint, ...m.data }, m.msg);
         return;
+      case 'pin':
+        this.pins = Math.max(0, this.pins + m.delta);
+        return;
+      case 'call':
+        this.deps.call(this, m.op, m.args).then(
+          (value) => thread.post({ t: 'result', cid: m.cid, ok: true, value }),
+          (err: unknown) =>
+            thread.post({
+              t: 'result',
+              cid: m.cid,
+              ok: false,
+              error: { code: (err as { code?: string }).code ?? 'INTERNAL', message: (err as Error).message ?? String(err) },
+            }),
+        );
+        return;
       case 'ready':
       case 'boot-failed':
         return;
@@ -388,7 +470,7 @@ export class SessionActor {
 
   // ---- the thread ----------------------------------------------------------------------------
 
-  private childSpec(): ChildSpec<ActorThread> {
+  private childSpec(): ChildSpec<Tenancy> {
     return {
       id: this.record.id,
       restart: 'transient',
@@ -396,8 +478,8 @@ export class SessionActor {
       intensity: this.deps.limits.restartIntensity,
       start: () => this.startThread(),
       exited: (t) => t.exited,
-      stop: (t) => t.stop(),
-      kill: (t) => t.kill('did not stop within the shutdown timeout'),
+      stop: (t) => this.deps.leaveThread(t),
+      kill: (t) => t.thread.kill('did not stop within the shutdown timeout'),
     };
   }
 
@@ -414,7 +496,7 @@ export class SessionActor {
     });
   }
 
-  private async startThread(): Promise<ActorThread> {
+  private async startThread(): Promise<Tenancy> {
     const thread = await this.deps.acquireThread();
     if (this.phase === 'ended') {
       thread.stop();
@@ -443,19 +525,21 @@ export class SessionActor {
       this.boundWaiter = undefined;
       this.binding = undefined;
     }
-    void thread.exited.then((exit) => this.onThreadExit(thread, exit));
+    const tenancy = new Tenancy(thread);
+    void tenancy.exited.then((exit) => this.onThreadExit(thread, exit));
     this.thread = thread;
     this.hibernating = false;
     this.setPhase('active');
     for (const m of this.waiting.splice(0)) thread.post(m);
     this.pump();
     this.maybeIdle();
-    return thread;
+    return tenancy;
   }
 
   private onThreadExit(thread: ActorThread, exit: ActorExit): void {
     if (thread !== this.thread) return;
     this.thread = undefined;
+    this.pins = 0; // the holds died with the thread's toolsets
     this.deps.observer.threadExited(exit);
     if (this.phase === 'ended') return;
     if (exit.normal) {
@@ -500,7 +584,7 @@ export class SessionActor {
 
   /** Stops the thread but keeps the session (its record replays on the next message). */
   async hibernate(): Promise<boolean> {
-    if (this.phase !== 'active' || !this.isIdle || this.hibernating) return false;
+    if (this.phase !== 'active' || !this.isIdle || this.hibernating || this.pins > 0) return false;
     this.hibernating = true;
     this.setPhase('stopping');
     await this.deps.supervisor.terminateChild(this.record.id);

@@ -2,18 +2,24 @@
  * What runs inside a session actor thread: one McpServer with the configured toolsets, served
  * over a PortTransport to the main thread.
  *
- * Lifecycle: boot (load + register toolsets, post `ready`) → `bind` (connect, replay the
- * handshake of a resumed session, post `bound`) → messages → `stop`.
+ * Lifecycle: boot (load toolset modules) → incarnate (new McpServer, toolsets registered, post
+ * `ready`) → `bind` (connect; replay the handshake of a resumed session; post `bound`) →
+ * messages → `recycle` (stop hooks, close, detach, incarnate again, post `ready`) or `stop`.
+ *
+ * An incarnation belongs to exactly one session. Recycling detaches it first: its transport is
+ * closed and its state, services and keepAwake holds refuse to act, so nothing a toolset left
+ * running (a timer, a late promise) can ever reach the next session served by this thread.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcId } from '../errors.js';
-import { createLogger } from '../observability/log.js';
+import { createLogger, type Logger } from '../observability/log.js';
 import type { RequestMeta, Toolset, ToolsetContext } from '../toolsets/types.js';
 import { ActorState } from './actor-state.js';
 import type { ActorBootData, FromActor, Handshake, ToActor } from './messages.js';
 import { PortTransport } from './port-transport.js';
+import { RuntimeCalls, type SessionService } from './runtime-calls.js';
 import { trackAbortedSettles } from './settle-tracking.js';
 
 const REPLAY_PREFIX = 'mcp-actors/replay/';
@@ -31,8 +37,178 @@ async function loadToolset(specifier: string): Promise<Toolset> {
   return t as Toolset;
 }
 
-/** Services toolsets can look up with ctx.service(name); filled by resource integrations. */
+/** Extra services resource integrations make available to toolsets (by name), per thread. */
 export const actorServices = new Map<string, unknown>();
+
+class DetachedError extends Error {
+  constructor() {
+    super('this session is over: its actor incarnation has been detached');
+    this.name = 'DetachedError';
+  }
+}
+
+/** One session's McpServer, state and toolset contexts. */
+class Incarnation {
+  sessionId = '';
+  bound = false;
+  detached = false;
+  readonly pendingIn: ToActor[] = [];
+  readonly meta = new Map<JsonRpcId, RequestMeta>();
+  readonly stopHooks: Array<() => void | Promise<void>> = [];
+  readonly state: ActorState;
+  readonly server: McpServer;
+  readonly transport: PortTransport;
+  readonly tools: Record<string, string> = {};
+  private readonly replayWaiters = new Map<string, (m: JSONRPCMessage) => void>();
+  private replaySeq = 0;
+
+  constructor(
+    private readonly post: (m: FromActor) => void,
+    private readonly boot: ActorBootData,
+    private readonly calls: RuntimeCalls,
+    private readonly log: Logger,
+    instructions: string | undefined,
+  ) {
+    // Every message this incarnation posts is dropped once it is detached.
+    const guardedPost = (m: FromActor) => {
+      if (!this.detached) post(m);
+    };
+    this.state = new ActorState(guardedPost, boot.stateMaxBytes);
+    this.server = new McpServer({ name: boot.serverName, version: boot.serverVersion }, { capabilities: {}, instructions });
+    trackAbortedSettles(this.server.server, (id) => {
+      this.meta.delete(id);
+      guardedPost({ t: 'settled', id });
+    });
+    this.transport = new PortTransport({
+      post: guardedPost,
+      maxMessageChars: MAX_OUT_CHARS,
+      intercept: (m) => {
+        if ('id' in m && typeof m.id === 'string' && m.id.startsWith(REPLAY_PREFIX) && !('method' in m)) {
+          this.replayWaiters.get(m.id)?.(m);
+          this.replayWaiters.delete(m.id);
+          return true;
+        }
+        return false;
+      },
+      onResponse: (id) => this.meta.delete(id),
+    });
+  }
+
+  /** Registers every toolset, recording which one registered each tool. */
+  async register(toolsets: Toolset[]): Promise<void> {
+    let registering = '';
+    for (const method of ['registerTool', 'tool'] as const) {
+      const original = (this.server[method] as (...args: unknown[]) => unknown).bind(this.server);
+      (this.server as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        if (typeof args[0] === 'string' && registering) this.tools[args[0]] = registering;
+        return original(...args);
+      };
+    }
+    const sessionService: SessionService = {
+      stats: () => this.call('session.stats', {}),
+      end: (target, adminToken) => this.call('session.end', { target, adminToken }),
+    };
+    for (const t of toolsets) {
+      registering = t.name;
+      const self = this;
+      const ctx: ToolsetContext = {
+        get sessionId() {
+          return self.sessionId;
+        },
+        get actorKey() {
+          return self.sessionId;
+        },
+        threadId,
+        config: this.boot.toolsetConfig[t.name] ?? {},
+        state: this.state.namespace(t.name, () => this.detached),
+        log: this.log.child({ toolset: t.name }),
+        requestMeta: (extra) => this.meta.get(extra.requestId),
+        onStop: (fn) => this.stopHooks.push(fn),
+        keepAwake: () => {
+          if (this.detached) return () => {};
+          let held = true;
+          this.post({ t: 'pin', delta: 1 });
+          return () => {
+            if (!held || this.detached) return;
+            held = false;
+            this.post({ t: 'pin', delta: -1 });
+          };
+        },
+        service: <T>(name: string) => (name === 'session' ? sessionService : name === 'runtime' ? { call: (op: string, args: Record<string, unknown>) => this.call(op, args) } : actorServices.get(name)) as T | undefined,
+      };
+      await t.register(this.server, ctx);
+    }
+  }
+
+  private call<T>(op: string, args: Record<string, unknown>): Promise<T> {
+    if (this.detached) return Promise.reject(new DetachedError());
+    return this.calls.call<T>(op, args);
+  }
+
+  private replayRequest(method: string, params: Record<string, unknown>): Promise<JSONRPCMessage> {
+    const id = `${REPLAY_PREFIX}${++this.replaySeq}`;
+    const done = new Promise<JSONRPCMessage>((resolve) => this.replayWaiters.set(id, resolve));
+    this.transport.receive({ jsonrpc: '2.0', id, method, params });
+    return done;
+  }
+
+  /** Connects to its session; a resumed session's handshake is replayed in-thread. */
+  async bind(sessionId: string, state: Record<string, unknown>, handshake: Handshake | undefined): Promise<void> {
+    this.sessionId = sessionId;
+    this.transport.sessionId = sessionId;
+    this.state.load(state);
+    await this.server.connect(this.transport);
+    if (handshake) {
+      const init = await this.replayRequest('initialize', JSON.parse(handshake.initialize) as Record<string, unknown>);
+      if ('error' in init) throw new Error(`initialize replay failed: ${JSON.stringify(init.error)}`);
+      this.transport.receive({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      if (handshake.logLevel) await this.replayRequest('logging/setLevel', { level: handshake.logLevel });
+      for (const uri of handshake.subscriptions) {
+        const r = await this.replayRequest('resources/subscribe', { uri });
+        if ('error' in r) this.log.warn({ uri }, 'subscription could not be replayed');
+      }
+    }
+    this.bound = true;
+  }
+
+  private extraFor(id: JsonRpcId): MessageExtraInfo {
+    return {
+      closeSSEStream: () => this.post({ t: 'close-sse', id }),
+      closeStandaloneSSEStream: () => this.post({ t: 'close-standalone-sse' }),
+    };
+  }
+
+  deliver(m: Extract<ToActor, { t: 'in' | 'abort' }>): void {
+    if (m.t === 'abort') {
+      this.transport.receive({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: m.id, reason: m.reason } });
+      return;
+    }
+    const message = JSON.parse(m.json) as JSONRPCMessage;
+    if (m.id !== undefined && m.seq !== undefined) {
+      this.meta.set(m.id, { seq: m.seq, receivedAt: m.receivedAt ?? Date.now(), deadlineAt: m.deadlineAt ?? Infinity });
+      this.transport.receive(message, this.extraFor(m.id));
+    } else {
+      this.transport.receive(message, 'id' in message && 'method' in message ? this.extraFor(message.id as JsonRpcId) : undefined);
+    }
+  }
+
+  /** Runs the toolsets' stop hooks, closes the server, and cuts every tie to the session. */
+  async retire(): Promise<void> {
+    for (const fn of this.stopHooks) {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'onStop hook failed');
+      }
+    }
+    this.detached = true;
+    try {
+      await this.server.close();
+    } catch {
+      // closing is best effort; nothing of this incarnation is reachable any more
+    }
+  }
+}
 
 export async function runSessionActor(port: Port, boot: ActorBootData): Promise<void> {
   const post = (m: FromActor) => port.postMessage(m);
@@ -46,160 +222,65 @@ export async function runSessionActor(port: Port, boot: ActorBootData): Promise<
     post({ t: 'boot-failed', message: `cannot load toolset: ${(err as Error).message}` });
     return;
   }
-
-  let sessionId = '';
-  let bound = false;
-  const pendingIn: ToActor[] = [];
-  const meta = new Map<JsonRpcId, RequestMeta>();
-  const stopHooks: Array<() => void | Promise<void>> = [];
-  const state = new ActorState(post, boot.stateMaxBytes);
-  const replayWaiters = new Map<string, (m: JSONRPCMessage) => void>();
-
   const instructions = toolsets.map((t) => t.instructions).filter(Boolean).join('\n\n') || undefined;
-  const server = new McpServer({ name: boot.serverName, version: boot.serverVersion }, { capabilities: {}, instructions });
-  trackAbortedSettles(server.server, (id) => {
-    meta.delete(id);
-    post({ t: 'settled', id });
-  });
+  const calls = new RuntimeCalls(post);
 
-  const transport = new PortTransport({
-    post,
-    maxMessageChars: MAX_OUT_CHARS,
-    intercept: (m) => {
-      if ('id' in m && typeof m.id === 'string' && m.id.startsWith(REPLAY_PREFIX) && !('method' in m)) {
-        replayWaiters.get(m.id)?.(m);
-        replayWaiters.delete(m.id);
-        return true;
-      }
-      return false;
-    },
-    onResponse: (id) => meta.delete(id),
-  });
+  const incarnate = async (): Promise<Incarnation> => {
+    const inc = new Incarnation(post, boot, calls, log, instructions);
+    await inc.register(toolsets);
+    return inc;
+  };
 
-  // Which toolset registered which tool: the main thread resolves per-toolset deadlines with it.
-  const toolOwners: Record<string, string> = {};
-  let registering = '';
-  for (const method of ['registerTool', 'tool'] as const) {
-    const original = (server[method] as (...args: unknown[]) => unknown).bind(server);
-    (server as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && registering) toolOwners[args[0]] = registering;
-      return original(...args);
-    };
-  }
-
+  let current: Incarnation;
   try {
-    for (const t of toolsets) {
-      registering = t.name;
-      const ctx: ToolsetContext = {
-        get sessionId() {
-          return sessionId;
-        },
-        get actorKey() {
-          return sessionId;
-        },
-        threadId,
-        config: boot.toolsetConfig[t.name] ?? {},
-        state: state.namespace(t.name),
-        log: log.child({ toolset: t.name }),
-        requestMeta: (extra) => meta.get(extra.requestId),
-        onStop: (fn) => stopHooks.push(fn),
-        service: <T>(name: string) => actorServices.get(name) as T | undefined,
-      };
-      await t.register(server, ctx);
-    }
-    registering = '';
+    current = await incarnate();
   } catch (err) {
     post({ t: 'boot-failed', message: `toolset registration failed: ${(err as Error).message}` });
     return;
   }
 
-  let replaySeq = 0;
-  const replayRequest = (method: string, params: Record<string, unknown>): Promise<JSONRPCMessage> => {
-    const id = `${REPLAY_PREFIX}${++replaySeq}`;
-    const done = new Promise<JSONRPCMessage>((resolve) => replayWaiters.set(id, resolve));
-    transport.receive({ jsonrpc: '2.0', id, method, params });
-    return done;
-  };
-
-  const replay = async (h: Handshake): Promise<void> => {
-    const init = await replayRequest('initialize', JSON.parse(h.initialize) as Record<string, unknown>);
-    if ('error' in init) throw new Error(`initialize replay failed: ${JSON.stringify(init.error)}`);
-    transport.receive({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    if (h.logLevel) await replayRequest('logging/setLevel', { level: h.logLevel });
-    for (const uri of h.subscriptions) {
-      const r = await replayRequest('resources/subscribe', { uri });
-      if ('error' in r) log.warn({ uri }, 'subscription could not be replayed');
-    }
-  };
-
-  const extraFor = (id: JsonRpcId): MessageExtraInfo => ({
-    closeSSEStream: () => post({ t: 'close-sse', id }),
-    closeStandaloneSSEStream: () => post({ t: 'close-standalone-sse' }),
-  });
-
-  const handle = (m: ToActor): void => {
-    switch (m.t) {
-      case 'in': {
-        const message = JSON.parse(m.json) as JSONRPCMessage;
-        if (m.id !== undefined && m.seq !== undefined) {
-          meta.set(m.id, { seq: m.seq, receivedAt: m.receivedAt ?? Date.now(), deadlineAt: m.deadlineAt ?? Infinity });
-          transport.receive(message, extraFor(m.id));
-        } else {
-          transport.receive(message, 'id' in message && 'method' in message ? extraFor(message.id as JsonRpcId) : undefined);
-        }
-        return;
-      }
-      case 'abort':
-        transport.receive({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: m.id, reason: m.reason } });
-        return;
-      case 'stop':
-        void stop();
-        return;
-      case 'bind':
-        return;
-    }
-  };
-
-  const stop = async (): Promise<void> => {
-    for (const fn of stopHooks) {
-      try {
-        await fn();
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'onStop hook failed');
-      }
-    }
-    try {
-      await server.close();
-    } catch {
-      // closing is best effort; the thread ends anyway
-    }
-    process.exit(0);
+  let busy: Promise<void> = Promise.resolve();
+  const serially = (fn: () => Promise<void>) => {
+    busy = busy.then(fn).catch((err: unknown) => {
+      log.error({ err: (err as Error).message }, 'actor lifecycle step failed');
+      // A thread that cannot bind or renew itself is useless: exit abnormally so it is replaced.
+      process.exit(3);
+    });
   };
 
   port.on('message', (m: ToActor) => {
-    if (m.t === 'bind') {
-      sessionId = m.sessionId;
-      transport.sessionId = m.sessionId;
-      state.load(m.state);
-      void (async () => {
-        await server.connect(transport);
-        if (m.handshake) await replay(m.handshake);
-        bound = true;
-        post({ t: 'bound' });
-        for (const queued of pendingIn.splice(0)) handle(queued);
-      })().catch((err: unknown) => {
-        log.error({ err: (err as Error).message }, 'bind failed');
-        // Without a bound server the actor is useless: exit abnormally so it is restarted.
-        process.exit(3);
-      });
-      return;
+    const inc = current;
+    switch (m.t) {
+      case 'bind':
+        serially(async () => {
+          await inc.bind(m.sessionId, m.state, m.handshake);
+          post({ t: 'bound' });
+          for (const queued of inc.pendingIn.splice(0)) inc.deliver(queued as Extract<ToActor, { t: 'in' | 'abort' }>);
+        });
+        return;
+      case 'in':
+      case 'abort':
+        if (inc.bound) inc.deliver(m);
+        else inc.pendingIn.push(m);
+        return;
+      case 'result':
+        calls.settle(m);
+        return;
+      case 'recycle':
+        serially(async () => {
+          await inc.retire();
+          current = await incarnate();
+          post({ t: 'ready', tools: current.tools });
+        });
+        return;
+      case 'stop':
+        serially(async () => {
+          await inc.retire();
+          process.exit(0);
+        });
+        return;
     }
-    if (!bound && m.t !== 'stop') {
-      pendingIn.push(m);
-      return;
-    }
-    handle(m);
   });
 
-  post({ t: 'ready', tools: toolOwners });
+  post({ t: 'ready', tools: current.tools });
 }

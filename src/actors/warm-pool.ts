@@ -19,6 +19,8 @@ export interface WarmPoolOptions {
   maxParallelBoots?: number;
   /** Called when the pool's counts change, for metrics. */
   onChange?(stats: WarmPoolStats): void;
+  /** Sessions a thread may serve, one after another, before it is retired (1 = never reused). */
+  maxReuses: number;
 }
 
 export interface WarmPoolStats {
@@ -27,6 +29,7 @@ export interface WarmPoolStats {
   target: number;
   coldStarts: number;
   warmStarts: number;
+  recycled: number;
 }
 
 const TICK_MS = 1_000;
@@ -45,6 +48,8 @@ export class WarmPool {
   private coldStarts = 0;
   private warmStarts = 0;
   private bootFailures = 0;
+  private recycled = 0;
+  private readonly tracked = new WeakSet<ActorThread>();
 
   constructor(private readonly options: WarmPoolOptions) {
     this.target = options.min;
@@ -53,7 +58,7 @@ export class WarmPool {
   }
 
   stats(): WarmPoolStats {
-    return { spare: this.spare.length, booting: this.booting, target: this.target, coldStarts: this.coldStarts, warmStarts: this.warmStarts };
+    return { spare: this.spare.length, booting: this.booting, target: this.target, coldStarts: this.coldStarts, warmStarts: this.warmStarts, recycled: this.recycled };
   }
 
   /** Boots the minimum number of spares; resolves when the first one is ready (or rejects if it cannot boot). */
@@ -130,11 +135,7 @@ export class WarmPool {
         t.stop();
         return;
       }
-      this.spare.push(t);
-      void t.exited.then(() => {
-        const i = this.spare.indexOf(t);
-        if (i >= 0) this.spare.splice(i, 1);
-      });
+      this.addSpare(t);
     } catch (err) {
       this.bootFailures++;
       this.options.log.error({ err: (err as Error).message }, 'session actor failed to boot');
@@ -145,6 +146,35 @@ export class WarmPool {
       // After repeated boot failures, stop refilling until the next tick instead of spinning.
       if (this.bootFailures === 0) this.fill();
     }
+  }
+
+  /** Whether a thread that served a session may serve another one. */
+  canReuse(t: ActorThread): boolean {
+    return !this.closed && t.alive && t.reuses < this.options.maxReuses - 1;
+  }
+
+  /** Takes back a renewed thread (see ActorThread.recycle) as a spare, or retires it. */
+  giveBack(t: ActorThread): void {
+    t.onMessage = () => {};
+    if (this.closed || !t.alive || this.spare.length >= this.options.max) {
+      t.stop();
+      setTimeout(() => void t.kill('retired thread did not stop'), 2_000).unref();
+      return;
+    }
+    this.recycled++;
+    this.addSpare(t);
+    this.options.onChange?.(this.stats());
+  }
+
+  /** A spare that dies while waiting is forgotten (one listener per thread, however often reused). */
+  private addSpare(t: ActorThread): void {
+    this.spare.push(t);
+    if (this.tracked.has(t)) return;
+    this.tracked.add(t);
+    void t.exited.then(() => {
+      const i = this.spare.indexOf(t);
+      if (i >= 0) this.spare.splice(i, 1);
+    });
   }
 
   async close(): Promise<void> {

@@ -56,10 +56,21 @@ export function createApp(rt: Runtime): Hono<EdgeEnv> {
       status: rt.draining ? 'draining' : 'ok',
       uptimeSeconds: Math.round((Date.now() - rt.startedAt) / 1000),
       sessions: { total: rt.size, ...counts },
+      threads: rt.liveThreads,
       warmPool: rt.pool.stats(),
     });
   });
   app.get('/metrics', async () => new Response(await rt.metrics.text(), { headers: { 'content-type': rt.metrics.contentType } }));
+  app.get('/sessions', (c) => {
+    const auth = c.req.header('authorization') ?? '';
+    const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+    if (!rt.isAdminToken(token)) {
+      rt.log.warn({ path: '/sessions', clientIp: c.env?.incoming?.socket.remoteAddress }, 'admin endpoint: authentication failed');
+      return jsonError(rpcError('UNAUTHORIZED', 'the admin token is required'), null, { 'www-authenticate': 'Bearer realm="mcp-actors-admin"' });
+    }
+    rt.log.info({ path: '/sessions' }, 'admin action: sessions listed');
+    return c.json({ sessions: rt.views() });
+  });
 
   app.notFound(() => new Response('Not Found', { status: 404 }));
   app.onError((err) => {
@@ -73,8 +84,8 @@ export interface HttpServer {
   url: string;
   port: number;
   server: Server;
-  /** Stops accepting connections and ends every session. */
-  close(): Promise<void>;
+  /** Drains (up to drainTimeoutMs), ends every session, stops every thread and closes the server. */
+  close(drainTimeoutMs?: number): Promise<void>;
 }
 
 export async function startHttp(rt: Runtime): Promise<HttpServer> {
@@ -94,11 +105,16 @@ export async function startHttp(rt: Runtime): Promise<HttpServer> {
     url,
     port,
     server,
-    close: async () => {
+    close: async (drainTimeoutMs = 0) => {
+      // 1. refuse new work, let accepted requests finish; 2. end sessions (streams close,
+      // anything left is answered); 3. let responses flush, then drop the connections.
+      if (drainTimeoutMs > 0) await rt.drain(drainTimeoutMs);
       clearInterval(keepAlive);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await rt.close();
-      server.closeAllConnections();
+      server.closeIdleConnections();
+      const flushed = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2_000))]);
+      if (!flushed) server.closeAllConnections();
       await closed;
     },
   };

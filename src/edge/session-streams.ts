@@ -66,6 +66,12 @@ export class SessionStreams implements SessionSink {
     return this.standalone !== undefined;
   }
 
+  connected(): boolean {
+    if (this.standalone && !this.standalone.closed) return true;
+    for (const ex of this.exchanges.values()) if (ex.state === 'sse') return true;
+    return false;
+  }
+
   /** Registers the HTTP exchange of one request; resolves with the Response to send. */
   open(id: JsonRpcId, headers: Record<string, string> = {}): Promise<Response> {
     return new Promise<Response>((resolve) => {

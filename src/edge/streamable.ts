@@ -99,8 +99,12 @@ export class StreamableEdge {
     const s = this.session(c);
     if (s instanceof McpActorsError) return this.reject(s, msg.kind === 'request' ? msg.id : null);
     if (msg.kind !== 'request') {
+      // Notifications and replies are always taken, even while draining: requests in flight may need them.
       s.actor.submit(msg);
       return new Response(null, { status: 202 });
+    }
+    if (this.rt.draining) {
+      return this.reject(rpcError('SHUTTING_DOWN', 'not accepting new requests'), msg.id, { 'retry-after': String(this.rt.config.http.retryAfterSeconds) });
     }
     if (s.actor.hasInflight(msg.id)) return this.reject(rpcError('DUPLICATE_REQUEST_ID'), msg.id);
     const response = s.sink.open(msg.id);
@@ -114,7 +118,11 @@ export class StreamableEdge {
       const known = this.rt.session(existing);
       return this.reject(known ? rpcError('ALREADY_INITIALIZED') : rpcError('SESSION_NOT_FOUND'), msg.id);
     }
-    if (this.rt.draining) return this.reject(rpcError('SHUTTING_DOWN'), msg.id, { 'retry-after': '5' });
+    const retryAfter = { 'retry-after': String(this.rt.config.http.retryAfterSeconds) };
+    if (this.rt.draining) return this.reject(rpcError('SHUTTING_DOWN'), msg.id, retryAfter);
+    if (this.rt.atCapacity) {
+      return this.reject(rpcError('SERVER_BUSY', `${this.rt.size} sessions are open (limit ${this.rt.config.sessions.maxSessions})`), msg.id, retryAfter);
+    }
     const http = this.rt.config.http;
     const session = this.rt.createSession(
       (record) =>

@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricSources {
   sessionCounts(): Record<string, number>;
   queued(): number;
+  threads(): number;
 }
 
 export class Metrics {
@@ -24,6 +25,7 @@ export class Metrics {
   readonly sessionsCreated: Counter;
   readonly sessionsEnded: Counter<'reason'>;
   readonly httpRejected: Counter<'status' | 'code'>;
+  readonly threads: Gauge;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -60,6 +62,14 @@ export class Metrics {
     this.warmPool = new Gauge({ name: 'mcp_actors_warm_pool', help: 'Warm pool of spare session actor threads', labelNames: ['kind'], registers });
     this.sessionsCreated = new Counter({ name: 'mcp_actors_sessions_created_total', help: 'Sessions initialized', registers });
     this.sessionsEnded = new Counter({ name: 'mcp_actors_sessions_ended_total', help: 'Sessions ended, by reason', labelNames: ['reason'], registers });
+    this.threads = new Gauge({
+      name: 'mcp_actors_actor_threads',
+      help: 'Session actor threads alive (bound, spare or booting)',
+      registers,
+      collect() {
+        this.set(sources.threads());
+      },
+    });
     this.httpRejected = new Counter({ name: 'mcp_actors_http_rejected_total', help: 'HTTP requests refused by the edge, by status and error code', labelNames: ['status', 'code'], registers });
   }
 

@@ -11,6 +11,7 @@ import { ConfigError } from '../config.js';
 export const BUILTIN_TOOLSETS: Readonly<Record<string, string>> = {
   everything: new URL('./everything/index.js', import.meta.url).href,
   diagnostics: new URL('./diagnostics/index.js', import.meta.url).href,
+  session: new URL('./session/index.js', import.meta.url).href,
 };
 
 function looksLikePath(s: string): boolean {

@@ -71,8 +71,13 @@ export interface ToolsetContext {
   /** Registers cleanup that runs when the session ends, hibernates, or its actor stops. */
   onStop(fn: () => void | Promise<void>): void;
   /**
-   * Services the runtime offers to toolsets by name (resource pools, leases…). A toolset asks
-   * for one by name and gets `undefined` when the runtime does not provide it.
+   * Keeps the session's actor awake (no hibernation) until the returned function is called — for
+   * a toolset that owes its client a message later (a timer, a subscription it pushes on).
+   */
+  keepAwake(): () => void;
+  /**
+   * Services the runtime offers to toolsets by name: `session` (a SessionService: stats, end),
+   * and the resource services of later toolsets. `undefined` when the runtime does not provide it.
    */
   service<T = unknown>(name: string): T | undefined;
 }

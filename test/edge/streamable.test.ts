@@ -54,17 +54,40 @@ describe('sessions', () => {
     await bystanderStillWorks();
   });
 
-  it('DELETE ends the session, terminates its actor, and it answers 404 afterwards', async () => {
+  it('DELETE ends the session, retires its actor, and it answers 404 afterwards', async () => {
     const s = await openSession(server.url);
+    expect(structured(await callTool(server.url, s, 'alloc', { mb: 4 })).retainedMb).toBe(4);
     const before = structured(await callTool(server.url, s, 'whoami'));
     const del = await send(server.url, undefined, { session: s, method: 'DELETE' });
     expect(del.status).toBe(200);
     expectRpcError(await callTool(server.url, s, 'whoami'), 404, -32001);
     expectRpcError(await send(server.url, undefined, { session: s, method: 'DELETE' }), 404, -32001);
-    // The thread that served it is gone: a new session is served by a different thread or a reused spare, never the dead one.
-    const other = structured(await callTool(server.url, await openSession(server.url), 'whoami'));
-    expect(other.threadId).not.toBe(before.threadId);
+    // Whatever thread serves the next sessions, none carries the ended session's actor: fresh
+    // state (whoami counts from 1) and a fresh heap (alloc totals start from zero).
+    for (let i = 0; i < 3; i++) {
+      const next = await openSession(server.url);
+      const who = structured(await callTool(server.url, next, 'whoami'));
+      expect(who.executed).toBe(1);
+      expect(who.sessionId).toBe(next);
+      expect(structured(await callTool(server.url, next, 'alloc', { mb: 1 })).retainedMb).toBe(1);
+      if (who.threadId === before.threadId) break;
+    }
     await bystanderStillWorks();
+  });
+
+  it('with warmPool.maxReuses = 1 a thread never serves a second session', async () => {
+    const strict = await startServer({ toolsets: ['diagnostics'], config: { warmPool: { min: 1, max: 2, maxReuses: 1 } } });
+    try {
+      const threads = new Set<number>();
+      for (let i = 0; i < 3; i++) {
+        const s = await openSession(strict.url);
+        threads.add(structured(await callTool(strict.url, s, 'whoami')).threadId);
+        expect((await send(strict.url, undefined, { session: s, method: 'DELETE' })).status).toBe(200);
+      }
+      expect(threads.size).toBe(3);
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('refuses initialize on an existing session', async () => {

@@ -229,7 +229,10 @@ export const toolset = defineToolset({
         outputSchema: { scheduledInMs: z.number() },
       },
       tracked(async ({ ms, text }) => {
+        // The session owes its client this message: keep the actor awake (no hibernation) until sent.
+        const release = ctx.keepAwake();
         const timer = setTimeout(() => {
+          release();
           void server.server.notification({ method: 'notifications/message', params: { level: 'info', logger: 'diagnostics', data: text } }).catch(() => {});
         }, ms);
         ctx.onStop(() => clearTimeout(timer));
