@@ -1,0 +1,125 @@
+/**
+ * Session lifecycle through the real server: the session cap, idle timeout, hibernation of a
+ * thousand sessions, and a graceful SIGTERM with requests in flight.
+ */
+import { describe, expect, it } from 'vitest';
+import { startServer } from '../support/server.js';
+import { callTool, initializeRequest, openSession, send, structured } from '../support/mcp-http.js';
+
+async function health(origin: string): Promise<any> {
+  return (await fetch(`${origin}/health`)).json();
+}
+
+/** Runs `fn` over `items` with at most `n` in flight. */
+async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+describe('limits', () => {
+  it('refuses initialize past maxSessions with 503, Retry-After and a JSON-RPC error; a freed slot can be used', async () => {
+    const server = await startServer({ toolsets: ['diagnostics'], config: { sessions: { maxSessions: 3 }, http: { retryAfterSeconds: 7 } } });
+    try {
+      const sessions = [await openSession(server.url), await openSession(server.url), await openSession(server.url)];
+      const refused = await send(server.url, initializeRequest());
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('7');
+      expect(refused.json.error.data.code).toBe('SERVER_BUSY');
+      expect(refused.json.error.message).toMatch(/limit 3/);
+      expect((await send(server.url, undefined, { session: sessions[0], method: 'DELETE' })).status).toBe(200);
+      const fresh = await openSession(server.url);
+      expect(structured(await callTool(server.url, fresh, 'echo', { text: 'in' })).text).toBe('in');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('ends a session idle past the idle timeout (404 afterwards)', async () => {
+    const server = await startServer({ toolsets: ['diagnostics'], config: { sessions: { idleTimeoutMs: 800, hibernateAfterMs: 0 } } });
+    try {
+      const idle = await openSession(server.url);
+      const busy = await openSession(server.url);
+      expect(structured(await callTool(server.url, idle, 'echo', { text: 'x' })).text).toBe('x');
+      const until = Date.now() + 2_000;
+      while (Date.now() < until) {
+        await callTool(server.url, busy, 'echo', { text: 'keep' });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const gone = await callTool(server.url, idle, 'echo', { text: 'x' });
+      expect(gone.status).toBe(404);
+      expect(gone.json.error.code).toBe(-32001);
+      expect(structured(await callTool(server.url, busy, 'echo', { text: 'y' })).text).toBe('y');
+      expect(server.logs().some((l) => l.msg === 'session ended' && String(l.reason).startsWith('idle timeout'))).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('hibernation', () => {
+  it('hibernates 1,000 idle sessions down to the warm pool, and every one answers correctly afterwards', async () => {
+    const server = await startServer({
+      toolsets: ['diagnostics'],
+      config: { warmPool: { min: 2, max: 8 }, sessions: { hibernateAfterMs: 300 } },
+    });
+    try {
+      const ids = await pool(Array.from({ length: 1000 }, (_, i) => i), 16, async () => {
+        const s = await openSession(server.url);
+        const who = structured(await callTool(server.url, s, 'whoami'));
+        expect(who.executed).toBe(1);
+        return s;
+      });
+      expect(new Set(ids).size).toBe(1000);
+
+      // Everyone idle past the hibernation time: threads fall to the warm pool's size.
+      let h = await health(server.origin);
+      const until = Date.now() + 20_000;
+      while ((h.sessions.hibernated < 1000 || h.threads > 8) && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        h = await health(server.origin);
+      }
+      expect(h.sessions.total).toBe(1000);
+      expect(h.sessions.hibernated).toBe(1000);
+      expect(h.threads).toBeLessThanOrEqual(8);
+      expect(h.threads).toBe(h.warmPool.spare + h.warmPool.booting);
+
+      // Every one of them wakes up with its own state (executed = 2) and session id.
+      await pool(ids, 16, async (s) => {
+        const who = structured(await callTool(server.url, s, 'whoami'));
+        expect(who.sessionId).toBe(s);
+        expect(who.executed).toBe(2);
+      });
+    } finally {
+      await server.stop();
+    }
+  }, 180_000);
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM with 100 requests in flight across 20 sessions: all 100 answered, new sessions refused, exit 0', async () => {
+    const server = await startServer({ toolsets: ['diagnostics'], config: { warmPool: { min: 4, max: 20 }, shutdown: { drainTimeoutMs: 20_000 } } });
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => openSession(server.url)));
+    // Activate every actor first, so the 100 calls below are accepted quickly.
+    await Promise.all(sessions.map((s) => callTool(server.url, s, 'echo', { text: 'warm' })));
+    const calls = sessions.flatMap((s) => Array.from({ length: 5 }, () => callTool(server.url, s, 'sleep', { ms: 300 })));
+    await new Promise((r) => setTimeout(r, 250)); // all 100 accepted; most still queued
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await send(server.url, initializeRequest()).catch(() => undefined);
+    if (refused) expect(refused.status).toBe(503);
+    const results = await Promise.all(calls);
+    for (const r of results) expect(structured(r).sleptMs).toBeGreaterThanOrEqual(295);
+    const exit = await server.exited;
+    expect(exit.code).toBe(0);
+    expect(server.logs().some((l) => l.msg === 'stopped')).toBe(true);
+  }, 60_000);
+});
