@@ -12,13 +12,14 @@ import type { Runtime } from '../runtime.js';
 import { checkHost, checkOrigin, makeHostPolicy, type HostPolicy } from './guards.js';
 import { jsonError } from './session-streams.js';
 import { keepAliveSweep } from './sse.js';
-import { StreamableEdge, type EdgeEnv } from './streamable.js';
+import { StreamableEdge } from './streamable.js';
+import { header, type EdgeEnv } from './headers.js';
 
 const MCP_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
 
 function hostGuard(policy: HostPolicy, rt: Runtime): MiddlewareHandler<EdgeEnv> {
   return async (c, next) => {
-    const err = checkHost(c.req.header('host'), policy) ?? checkOrigin(c.req.header('origin'), policy);
+    const err = checkHost(header(c, 'host'), policy) ?? checkOrigin(header(c, 'origin'), policy);
     if (err) {
       rt.metrics.httpRejected.inc({ status: String(err.http), code: err.code });
       return jsonError(err);
@@ -35,16 +36,15 @@ export function createApp(rt: Runtime): Hono<EdgeEnv> {
   const path = http.path;
 
   app.use(path, hostGuard(policy, rt));
-  app.use(
-    path,
-    cors({
+  const corsMiddleware = cors({
       origin: (origin) => (checkOrigin(origin, policy) ? null : origin),
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       allowHeaders: MCP_HEADERS,
       exposeHeaders: ['mcp-session-id', 'mcp-protocol-version'],
       maxAge: 600,
-    }),
-  );
+    });
+  // CORS matters only to browsers, which always send Origin; other clients skip the middleware.
+  app.use(path, (c, next) => (header(c, 'origin') === undefined ? next() : corsMiddleware(c, next)));
   app.post(path, (c) => edge.post(c));
   app.get(path, (c) => edge.get(c));
   app.delete(path, (c) => edge.delete(c));
@@ -62,7 +62,7 @@ export function createApp(rt: Runtime): Hono<EdgeEnv> {
   });
   app.get('/metrics', async () => new Response(await rt.metrics.text(), { headers: { 'content-type': rt.metrics.contentType } }));
   app.get('/sessions', (c) => {
-    const auth = c.req.header('authorization') ?? '';
+    const auth = header(c, 'authorization') ?? '';
     const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
     if (!rt.isAdminToken(token)) {
       rt.log.warn({ path: '/sessions', clientIp: c.env?.incoming?.socket.remoteAddress }, 'admin endpoint: authentication failed');

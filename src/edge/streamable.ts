@@ -2,7 +2,6 @@
  * MCP Streamable HTTP (2025-11-25; 2025-06-18 and 2025-03-26 clients work too): POST, GET and
  * DELETE on the MCP endpoint. This file validates and routes; sessions do the work.
  */
-import type { IncomingMessage } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Context } from 'hono';
 import { rpcError, McpActorsError, type JsonRpcId } from '../errors.js';
@@ -11,8 +10,10 @@ import { isSupportedVersion, supportsPrimingEvents } from '../protocol/versions.
 import type { Runtime, Session } from '../runtime.js';
 import { acceptsJsonAndSse, acceptsSse, isJsonContentType } from './guards.js';
 import { SessionStreams, jsonError } from './session-streams.js';
+import { header, type EdgeEnv } from './headers.js';
 
-export type EdgeEnv = { Bindings: { incoming?: IncomingMessage } };
+export type { EdgeEnv };
+
 type Ctx = Context<EdgeEnv>;
 
 export const SESSION_HEADER = 'mcp-session-id';
@@ -28,7 +29,7 @@ export class StreamableEdge {
 
   private readBody(c: Ctx): Promise<Buffer | McpActorsError> {
     const limit = this.rt.config.http.maxBodyBytes;
-    const declared = c.req.header('content-length');
+    const declared = header(c, 'content-length');
     if (declared !== undefined && Number(declared) > limit) {
       return Promise.resolve(rpcError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; the limit is ${limit}`));
     }
@@ -61,7 +62,7 @@ export class StreamableEdge {
   }
 
   private session(c: Ctx): Session<SessionStreams> | McpActorsError {
-    const id = c.req.header(SESSION_HEADER);
+    const id = header(c, SESSION_HEADER);
     if (!id) return rpcError('SESSION_REQUIRED');
     const s = this.rt.session<SessionStreams>(id);
     if (!s || s.actor.phase === 'ended') return rpcError('SESSION_NOT_FOUND');
@@ -69,7 +70,7 @@ export class StreamableEdge {
   }
 
   private checkVersion(c: Ctx): McpActorsError | undefined {
-    const v = c.req.header(VERSION_HEADER);
+    const v = header(c, VERSION_HEADER);
     if (v !== undefined && !isSupportedVersion(v)) {
       return rpcError('UNSUPPORTED_PROTOCOL_VERSION', `"${v.slice(0, 40)}" is not one of the supported revisions`);
     }
@@ -77,10 +78,10 @@ export class StreamableEdge {
   }
 
   async post(c: Ctx): Promise<Response> {
-    if (!acceptsJsonAndSse(c.req.header('accept'))) {
+    if (!acceptsJsonAndSse(header(c, 'accept'))) {
       return this.reject(rpcError('NOT_ACCEPTABLE', 'the client must accept both application/json and text/event-stream'));
     }
-    if (!isJsonContentType(c.req.header('content-type'))) return this.reject(rpcError('UNSUPPORTED_MEDIA_TYPE'));
+    if (!isJsonContentType(header(c, 'content-type'))) return this.reject(rpcError('UNSUPPORTED_MEDIA_TYPE'));
     const body = await this.readBody(c);
     if (body instanceof McpActorsError) return this.reject(body, null, { connection: 'close' });
     if (!isUtf8(body)) return this.reject(rpcError('INVALID_UTF8'));
@@ -113,7 +114,7 @@ export class StreamableEdge {
   }
 
   private initialize(c: Ctx, msg: ParsedMessage & { kind: 'request' }): Promise<Response> | Response {
-    const existing = c.req.header(SESSION_HEADER);
+    const existing = header(c, SESSION_HEADER);
     if (existing !== undefined) {
       const known = this.rt.session(existing);
       return this.reject(known ? rpcError('ALREADY_INITIALIZED') : rpcError('SESSION_NOT_FOUND'), msg.id);
@@ -142,7 +143,7 @@ export class StreamableEdge {
   }
 
   get(c: Ctx): Response {
-    if (!acceptsSse(c.req.header('accept'))) {
+    if (!acceptsSse(header(c, 'accept'))) {
       return this.reject(rpcError('NOT_ACCEPTABLE', 'a GET stream needs Accept: text/event-stream'));
     }
     const versionError = this.checkVersion(c);
@@ -150,7 +151,7 @@ export class StreamableEdge {
     const s = this.session(c);
     if (s instanceof McpActorsError) return this.reject(s);
     s.actor.record.lastActivity = Date.now();
-    const res = s.sink.openGet(c.req.header('last-event-id'));
+    const res = s.sink.openGet(header(c, 'last-event-id'));
     if (res.status >= 400) this.rt.metrics.httpRejected.inc({ status: String(res.status), code: 'GET' });
     return res;
   }

@@ -178,6 +178,25 @@ describe('bad input', () => {
     await bystanderStillWorks();
   });
 
+  it('answers CORS preflights for loopback origins and exposes Mcp-Session-Id to browsers', async () => {
+    const origin = 'http://localhost:6274';
+    const pre = await fetch(server.url, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-session-id, mcp-protocol-version' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/mcp-session-id/);
+    const init = await send(server.url, initializeRequest(), { headers: { origin } });
+    expect(init.status).toBe(200);
+    expect(init.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(init.headers.get('access-control-expose-headers')).toMatch(/mcp-session-id/);
+    // A foreign origin gets no CORS grant: it is refused outright.
+    const evil = await fetch(server.url, { method: 'OPTIONS', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' } });
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('400 for a request id already in flight in the session', async () => {
     const slow = callTool(server.url, bystander, 'sleep', { ms: 400 }, 'dup-id');
     await new Promise((r) => setTimeout(r, 100));

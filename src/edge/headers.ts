@@ -1,0 +1,18 @@
+/**
+ * Request header access on the hot path. On Node, the incoming message's headers are already
+ * parsed into a plain object; reading them there avoids building a Web `Headers` per request.
+ * Elsewhere (another Hono adapter, tests with app.request) the Web headers are used.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+
+export type EdgeEnv = { Bindings: { incoming?: IncomingMessage } };
+
+export function header(c: Context<EdgeEnv>, name: string): string | undefined {
+  const incoming = c.env?.incoming;
+  if (incoming) {
+    const v = incoming.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+  return c.req.header(name);
+}
