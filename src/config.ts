@@ -29,6 +29,79 @@ export const backoffSchema = z
   })
   .strict();
 
+/** Per-principal limits, enforced at the edge for authenticated principals (anonymous loopback traffic has none). */
+export const principalLimitsSchema = z
+  .object({
+    /** Sessions a principal may hold open at once; initialize beyond it gets 429. */
+    maxSessions: positive(64),
+    /** Token bucket: sustained POST/GET requests per second… */
+    requestsPerSecond: z.number().positive().default(50),
+    /** …and the burst the bucket holds. */
+    burst: positive(100),
+    /** JSON-RPC requests of a principal being worked on at once (across its sessions). */
+    maxInFlight: positive(32),
+  })
+  .strict();
+
+export const ROLES = ['admin'] as const;
+
+export const staticTokenSchema = z
+  .object({
+    /** The bearer token (at least 16 characters; compared in constant time, never logged). */
+    token: z.string().min(16).max(4096).regex(/^[\x21-\x7e]+$/, 'visible ASCII only'),
+    /** Who the token belongs to: sessions are bound to it, limits are counted per principal. */
+    principal: z.string().min(1).max(128).regex(/^[^\x00-\x1f\x7f]+$/, 'no control characters'),
+    roles: z.array(z.enum(ROLES)).default([]),
+    /** Overrides of auth.limits for this principal. */
+    limits: principalLimitsSchema.partial().optional(),
+  })
+  .strict();
+
+export const DEFAULT_JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+export const oauthSchema = z
+  .object({
+    /** The authorization server's issuer identifier; tokens' `iss` must equal it. */
+    issuer: z.url(),
+    /** Where its JSON Web Key Set is fetched (cached, refetched on an unknown `kid` at most every 30 s)… */
+    jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+    /** …or a key set given inline (offline deployments, tests). Exactly one of the two. */
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    /** Accepted `aud` values; defaults to auth.resource (the MCP spec: tokens must be issued for this server). */
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** Scopes every token must carry (403 insufficient_scope otherwise). */
+    requiredScopes: z.array(z.string().min(1)).default([]),
+    /** A token carrying this scope acts with the admin role. */
+    adminScope: z.string().min(1).optional(),
+    /** The claim naming the principal. */
+    principalClaim: z.string().min(1).default('sub'),
+    algorithms: z.array(z.string().min(1)).min(1).default(DEFAULT_JWT_ALGORITHMS),
+    clockToleranceSeconds: z.number().int().min(0).max(600).default(30),
+    /** Advertised in the protected-resource metadata; defaults to [issuer]. */
+    authorizationServers: z.array(z.url()).optional(),
+    jwksTimeoutMs: positive(5_000),
+  })
+  .strict();
+
+export const authSchema = z
+  .object({
+    /** Static bearer tokens (also env MCP_ACTORS_TOKENS). */
+    tokens: z.array(staticTokenSchema).default([]),
+    /** OAuth 2.1 resource-server mode: JWT access tokens checked against the issuer's keys. */
+    oauth: oauthSchema.optional(),
+    /** This server's canonical resource URI (the MCP endpoint's public URL), for metadata and the default audience. */
+    resource: z.url({ protocol: /^https?$/ }).optional(),
+    /** Advertised in the protected-resource metadata and in 401 challenges. */
+    scopesSupported: z.array(z.string().min(1)).default([]),
+    /**
+     * Serve without authentication on a non-loopback address. Only for a deployment where
+     * something in front (a reverse proxy, a service mesh) authenticates every request.
+     */
+    allowUnauthenticatedRemote: z.boolean().default(false),
+    limits: principalLimitsSchema.prefault({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -57,6 +130,14 @@ export const configSchema = z
         eventStoreMaxBytes: positive(4 * 1024 * 1024),
         /** Seconds a client is told to wait (Retry-After) when the server is full or draining. */
         retryAfterSeconds: positive(5),
+        /** A request's headers must arrive within this (slowloris); Node answers 408 and closes. */
+        headersTimeoutMs: positive(10_000),
+        /** A whole request (headers and body) must arrive within this; the response may take longer. */
+        requestTimeoutMs: positive(30_000),
+        /** Largest request head (request line and headers); beyond it Node answers 431. */
+        maxHeaderBytes: z.number().int().min(1024).default(16 * 1024),
+        /** Open SSE streams per session (POST streams, the GET stream, resumed streams); a GET beyond it gets 429. */
+        maxSseStreamsPerSession: positive(8),
       })
       .strict()
       .prefault({}),
@@ -103,6 +184,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
 
+    auth: authSchema.prefault({}),
+
     admin: z
       .object({
         /** Bearer token for /sessions and for ending other sessions (env MCP_ACTORS_ADMIN_TOKEN). */
@@ -110,6 +193,34 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+
+    /**
+     * Resource kinds of your own: actors (in host threads) that sessions lease through
+     * ctx.service('leases'). Built-in kinds (ccxt, cua) are configured in their own sections.
+     */
+    resources: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9-]*$/),
+        z
+          .object({
+            /** Path to the host-side module whose default export is a ResourceFactory. */
+            factory: z.string().min(1),
+            /** "per-instance" (one thread each) or the number of shared host threads. */
+            hosts: z.union([z.literal('per-instance'), z.number().int().min(1).max(64)]).default(1),
+            shared: z.boolean().default(false),
+            maxInstances: positive(4),
+            maxLeases: positive(64),
+            minInstances: z.number().int().min(0).default(0),
+            waitTimeoutMs: positive(30_000),
+            idleTtlMs: ms(300_000),
+            resetOnRelease: z.boolean().default(true),
+            healthIntervalMs: ms(10_000),
+            opTimeoutMs: positive(30_000),
+            config: z.record(z.string(), z.unknown()).default({}),
+          })
+          .strict(),
+      )
+      .default({}),
 
     warmPool: z
       .object({
@@ -142,10 +253,24 @@ function describe(error: z.ZodError): string {
 export function parseConfig(input: unknown): Config {
   const result = configSchema.safeParse(input ?? {});
   if (!result.success) throw new ConfigError(`invalid configuration:\n${describe(result.error)}`);
-  if (result.data.warmPool.max < result.data.warmPool.min) {
-    throw new ConfigError('invalid configuration:\n  warmPool.max: must be at least warmPool.min');
+  const c = result.data;
+  const problems: string[] = [];
+  if (c.warmPool.max < c.warmPool.min) problems.push('warmPool.max: must be at least warmPool.min');
+  if (c.http.headersTimeoutMs > c.http.requestTimeoutMs) problems.push('http.headersTimeoutMs: must not exceed http.requestTimeoutMs');
+  const oauth = c.auth.oauth;
+  if (oauth) {
+    if ((oauth.jwksUri === undefined) === (oauth.jwks === undefined)) problems.push('auth.oauth: give exactly one of jwksUri and jwks');
+    if (oauth.audience === undefined && c.auth.resource === undefined) {
+      problems.push('auth.oauth.audience: required unless auth.resource is set (tokens must be issued for this server)');
+    }
   }
-  return result.data;
+  const seen = new Set<string>();
+  for (const [i, t] of c.auth.tokens.entries()) {
+    if (seen.has(t.token)) problems.push(`auth.tokens.${i}.token: the same token is listed twice`);
+    seen.add(t.token);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  return c;
 }
 
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -185,6 +310,28 @@ function parsePort(s: string, from: string): number {
   return n;
 }
 
+/**
+ * MCP_ACTORS_TOKENS: either a JSON array of `{token, principal, roles?}` or a comma-separated
+ * list of `principal=token` (a token may itself contain "="; roles need the JSON form).
+ */
+export function parseTokensEnv(text: string): unknown[] {
+  const t = text.trim();
+  if (t.startsWith('[')) {
+    try {
+      const value: unknown = JSON.parse(t);
+      if (Array.isArray(value)) return value;
+    } catch {
+      // reported below
+    }
+    throw new ConfigError('MCP_ACTORS_TOKENS: not a JSON array of {token, principal, roles?}');
+  }
+  return splitList(t).map((pair, i) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) throw new ConfigError(`MCP_ACTORS_TOKENS: entry ${i + 1} is not "principal=token"`);
+    return { principal: pair.slice(0, eq), token: pair.slice(eq + 1) };
+  });
+}
+
 /** Merges the sources with CLI flags > env > file > defaults, then validates. */
 export function resolveConfig(sources: ConfigSources): Config {
   const merged: Record<string, unknown> = { ...(sources.file ?? {}) };
@@ -194,6 +341,11 @@ export function resolveConfig(sources: ConfigSources): Config {
   if (env.MCP_TOOLSETS) merged.toolsets = splitList(env.MCP_TOOLSETS);
   if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL;
   if (env.MCP_ACTORS_ADMIN_TOKEN) merged.admin = { ...(merged.admin as object | undefined), token: env.MCP_ACTORS_ADMIN_TOKEN };
+  if (env.MCP_ACTORS_TOKENS) {
+    const auth = (merged.auth ?? {}) as Record<string, unknown>;
+    const fromFile = Array.isArray(auth.tokens) ? auth.tokens : [];
+    merged.auth = { ...auth, tokens: [...fromFile, ...parseTokensEnv(env.MCP_ACTORS_TOKENS)] };
+  }
   const f = sources.flags ?? {};
   if (f.host !== undefined) merged.host = f.host;
   if (f.port !== undefined) merged.port = parsePort(f.port, '--port');

@@ -20,6 +20,10 @@ import { probeInitialize } from './actors/probe.js';
 import { rpcError, type JsonRpcId } from './errors.js';
 import { Supervisor } from './supervision/supervisor.js';
 import { resolveToolsets } from './toolsets/resolve.js';
+import { ResourceKind } from './resources/kind.js';
+import { Transferring } from './actors/runtime-calls.js';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const SESSION_WORKER = new URL('../workers/session.js', import.meta.url);
 
@@ -78,6 +82,10 @@ export class Runtime {
   private readonly boot: ActorBootData;
   private readonly observer: SessionObserver;
   private readonly callHandlers = new Map<string, CallHandler>();
+  private readonly kinds = new Map<string, ResourceKind<unknown>>();
+  private readonly closeHooks: Array<() => Promise<void>> = [];
+  /** Supervises resource host threads (permanent children). */
+  readonly resourceSupervisor: Supervisor;
   private readonly admins = new WeakSet<SessionActor>();
   private readonly sweepTimer: NodeJS.Timeout | undefined;
   draining = false;
@@ -87,6 +95,29 @@ export class Runtime {
     readonly log: Logger,
     toolsetSpecs: string[],
   ) {
+    this.resourceSupervisor = new Supervisor({ name: 'resources', intensity: { maxRestarts: 20, periodMs: 60_000 }, backoff: config.sessions.backoff });
+    this.resourceSupervisor.on('escalated', (exit) => log.fatal({ reason: exit.reason, detail: exit.message }, 'resource hosts keep crashing; the resource supervisor gave up'));
+    this.registerCall('lease.acquire', async (actor, args) => {
+      const kind = this.kindFor(args.kind);
+      const owner = actor.owner;
+      const g = await kind.pool.acquire(owner, args.spec, {
+        waitMs: typeof args.waitMs === 'number' ? args.waitMs : undefined,
+        waitId: typeof args.waitId === 'string' ? args.waitId : undefined,
+      });
+      if (actor.owner !== owner || actor.phase === 'ended') {
+        // The incarnation that asked let go of its thread while waiting: nobody will use this lease.
+        g.port.close();
+        await kind.pool.release(g.lid);
+        throw Object.assign(new Error('the session moved on before its lease was granted'), { code: 'LEASE_CANCELLED' });
+      }
+      return new Transferring({ lid: g.lid, label: g.label, port: g.port }, [g.port]);
+    });
+    this.registerCall('lease.release', async (actor, args) => {
+      const kind = this.kindFor(args.kind);
+      if (kind.pool.ownerOf(String(args.lid)) === actor.owner) await kind.pool.release(String(args.lid));
+      return null;
+    });
+    this.registerCall('lease.abandon', async (_actor, args) => this.kindFor(args.kind).pool.abandon(String(args.waitId)));
     this.registerCall('session.stats', async (actor) => this.statsFor(actor));
     this.registerCall('session.end', async (actor, args) => this.endFrom(actor, String(args.target ?? ''), typeof args.adminToken === 'string' ? args.adminToken : undefined));
     const s0 = config.sessions;
@@ -161,6 +192,8 @@ export class Runtime {
   static async start(config: Config, log: Logger): Promise<Runtime> {
     const specs = resolveToolsets(config.toolsets);
     const rt = new Runtime(config, log, specs);
+    rt.startConfiguredKinds();
+    for (const k of rt.kinds.values()) k.pool.warm();
     await rt.pool.start();
     if (config.sessions.lazyActivation) {
       const t = await rt.pool.acquire();
@@ -262,13 +295,16 @@ export class Runtime {
       log: this.log,
       observer: this.observer,
       onEnded: (a, reason) => this.forget(a, reason),
+      incarnationEnded: (owner) => {
+        for (const k of this.kinds.values()) void k.pool.releaseOwner(owner);
+      },
     });
     this.phaseCounts.idle++;
     if (opts.admin) this.admins.add(actor);
     const session: Session<S> = { actor, sink };
     this.sessions.set(record.id, session);
     this.metrics.sessionsCreated.inc();
-    this.log.info({ session: record.fingerprint, clientIp: opts.clientIp }, 'session created');
+    this.log.info({ audit: 'session.created', session: record.fingerprint, principal: opts.principal, clientIp: opts.clientIp }, 'session created');
     return session;
   }
 
@@ -277,7 +313,60 @@ export class Runtime {
     this.sessions.delete(actor.id);
     this.phaseCounts.ended--;
     this.metrics.sessionsEnded.inc({ reason: reason.split(/[ :(]/)[0] ?? 'ended' });
-    this.log.info({ session: actor.record.fingerprint, reason }, 'session ended');
+    this.log.info({ audit: 'session.ended', session: actor.record.fingerprint, principal: actor.record.principal, reason }, 'session ended');
+  }
+
+  private kindFor(name: unknown): ResourceKind<unknown> {
+    const k = typeof name === 'string' ? this.kinds.get(name) : undefined;
+    if (!k) throw Object.assign(new Error(`no resource kind "${String(name)}" is configured on this server`), { code: 'UNKNOWN_RESOURCE' });
+    return k;
+  }
+
+  /** Adds a resource kind sessions can lease (ctx.service('leases').acquire(kind, spec)). */
+  addResourceKind<S>(kind: ResourceKind<S>): void {
+    if (this.kinds.has(kind.kind)) throw new Error(`resource kind "${kind.kind}" is already registered`);
+    this.kinds.set(kind.kind, kind as ResourceKind<unknown>);
+  }
+
+  resourceKind<S = unknown>(name: string): ResourceKind<S> | undefined {
+    return this.kinds.get(name) as ResourceKind<S> | undefined;
+  }
+
+  /** Runs on close, after sessions have ended (resource integrations stop their hosts here). */
+  onClose(fn: () => Promise<void>): void {
+    this.closeHooks.push(fn);
+  }
+
+  /** The resource kinds declared in config (`resources`): a factory module and a pool policy each. */
+  private startConfiguredKinds(): void {
+    for (const [name, r] of Object.entries(this.config.resources)) {
+      const file = isAbsolute(r.factory) ? r.factory : resolvePath(process.cwd(), r.factory);
+      this.addResourceKind(
+        new ResourceKind<unknown>({
+          kind: name,
+          factory: pathToFileURL(file).href,
+          factoryConfig: r.config,
+          placement: r.hosts === 'per-instance' ? { mode: 'per-instance' } : { mode: 'shared', hosts: r.hosts },
+          pool: {
+            maxInstances: r.maxInstances,
+            maxLeases: r.maxLeases,
+            minInstances: r.minInstances,
+            warmSpec: r.minInstances > 0 ? {} : undefined,
+            shared: r.shared,
+            key: (spec) => (r.shared ? JSON.stringify(spec ?? null) : 'any'),
+            waitTimeoutMs: r.waitTimeoutMs,
+            idleTtlMs: r.idleTtlMs,
+            resetOnRelease: r.resetOnRelease,
+            healthIntervalMs: r.healthIntervalMs,
+          },
+          label: (spec) => `${name}${spec && typeof spec === 'object' && Object.keys(spec).length ? ` ${JSON.stringify(spec).slice(0, 60)}` : ''}`,
+          opTimeoutMs: r.opTimeoutMs,
+          logLevel: this.config.logLevel,
+          log: this.log,
+          supervisor: this.resourceSupervisor,
+        }),
+      );
+    }
   }
 
   /** Adds an operation actor threads may call (resource services add theirs). */
@@ -328,7 +417,7 @@ export class Runtime {
     }
     const victim = this.sessions.get(target)?.actor ?? [...this.sessions.values()].find((x) => x.actor.record.fingerprint === target)?.actor;
     if (!victim) return { ended: false, deferred: false };
-    this.log.info({ session: victim.record.fingerprint, by: caller.record.fingerprint }, 'admin action: session ended');
+    this.log.info({ audit: 'admin.action', action: 'session.end', session: victim.record.fingerprint, principal: victim.record.principal, by: caller.record.fingerprint, byPrincipal: caller.record.principal }, 'admin action: session ended');
     await victim.end('ended by an admin');
     return { ended: true, deferred: false };
   }
@@ -393,6 +482,9 @@ export class Runtime {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await Promise.all([...this.sessions.values()].map(({ actor }) => actor.end('server shutting down')));
     await this.supervisor.shutdown();
+    await Promise.all([...this.kinds.values()].map((k) => k.close()));
+    for (const fn of this.closeHooks) await fn();
+    await this.resourceSupervisor.shutdown();
     await this.pool.close();
   }
 }

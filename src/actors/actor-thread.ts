@@ -2,7 +2,7 @@
  * The main thread's handle on one actor thread: spawn, typed messages, readiness, and a single
  * `exited` promise that says why the thread stopped (normal, crash, oom, exit, killed).
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 import type { ChildExit } from '../supervision/supervisor.js';
 import type { ActorBootData, FromActor, ToActor } from './messages.js';
 
@@ -121,8 +121,8 @@ export class ActorThread {
     return { reason: 'exit', normal: false, code, message: `the actor thread exited with code ${code}` };
   }
 
-  post(m: ToActor): void {
-    if (!this.hasExited) this.worker.postMessage(m);
+  post(m: ToActor, transfer?: readonly TransferListItem[]): void {
+    if (!this.hasExited) this.worker.postMessage(m, transfer);
   }
 
   /**

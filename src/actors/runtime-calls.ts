@@ -2,6 +2,7 @@
  * Inside an actor: requests to the runtime on the main thread (session stats, ending a session,
  * resource leases…), each answered by a `result` message. Every call has a deadline.
  */
+import type { TransferListItem } from 'node:worker_threads';
 import type { FromActor, ToActor } from './messages.js';
 
 export class RuntimeCallError extends Error {
@@ -12,6 +13,14 @@ export class RuntimeCallError extends Error {
     super(message);
     this.name = 'RuntimeCallError';
   }
+}
+
+/** A runtime call result carrying transferables (e.g. a lease's MessagePort). */
+export class Transferring {
+  constructor(
+    readonly value: unknown,
+    readonly transfer: TransferListItem[],
+  ) {}
 }
 
 export class RuntimeCalls {

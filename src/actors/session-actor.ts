@@ -24,6 +24,7 @@ import type { ChildSpec, Supervisor } from '../supervision/supervisor.js';
 import type { ActorExit, ActorThread } from './actor-thread.js';
 import type { FromActor, Handshake, OutKind, ToActor } from './messages.js';
 import type { SessionRecord } from './session-record.js';
+import { Transferring } from './runtime-calls.js';
 
 export interface Outbound {
   json: string;
@@ -106,6 +107,8 @@ export interface SessionActorDeps {
   onIdle?(actor: SessionActor): void;
   /** Answers a `call` the actor thread made (session stats, ending a session, leases…). */
   call(actor: SessionActor, op: string, args: Record<string, unknown>): Promise<unknown>;
+  /** An incarnation of the session let go of its thread: whatever it leased is released. */
+  incarnationEnded?(owner: string): void;
 }
 
 interface Job {
@@ -147,6 +150,8 @@ export class SessionActor {
   private hibernating = false;
   /** keepAwake() holds from toolsets: no hibernation while positive. */
   pins = 0;
+  /** Counts thread tenancies; leases are owned by `${id}#${incarnation}`. */
+  private incarnation = 0;
   /** End the session once the running request has been answered (a session ending itself). */
   private endAfterCurrent: string | undefined;
 
@@ -166,6 +171,11 @@ export class SessionActor {
 
   get inFlightMethod(): string | undefined {
     return this.running?.msg.method;
+  }
+
+  /** Who owns the current incarnation's leases. */
+  get owner(): string {
+    return `${this.record.id}#${this.incarnation}`;
   }
 
   get threadId(): number | undefined {
@@ -452,7 +462,10 @@ export class SessionActor {
         return;
       case 'call':
         this.deps.call(this, m.op, m.args).then(
-          (value) => thread.post({ t: 'result', cid: m.cid, ok: true, value }),
+          (value) =>
+            value instanceof Transferring
+              ? thread.post({ t: 'result', cid: m.cid, ok: true, value: value.value }, value.transfer)
+              : thread.post({ t: 'result', cid: m.cid, ok: true, value }),
           (err: unknown) =>
             thread.post({
               t: 'result',
@@ -502,6 +515,7 @@ export class SessionActor {
       thread.stop();
       throw new Error('session ended while its actor was starting');
     }
+    this.incarnation++;
     thread.onMessage = (m) => this.onActorMessage(thread, m);
     this.binding = thread;
     const bound = new Promise<void>((resolve, reject) => {
@@ -526,7 +540,11 @@ export class SessionActor {
       this.binding = undefined;
     }
     const tenancy = new Tenancy(thread);
-    void tenancy.exited.then((exit) => this.onThreadExit(thread, exit));
+    const owner = this.owner;
+    void tenancy.exited.then((exit) => {
+      this.deps.incarnationEnded?.(owner);
+      this.onThreadExit(thread, exit);
+    });
     this.thread = thread;
     this.hibernating = false;
     this.setPhase('active');

@@ -20,6 +20,7 @@ import { ActorState } from './actor-state.js';
 import type { ActorBootData, FromActor, Handshake, ToActor } from './messages.js';
 import { PortTransport } from './port-transport.js';
 import { RuntimeCalls, type SessionService } from './runtime-calls.js';
+import { leaseService, type LeaseService } from '../resources/lease-client.js';
 import { trackAbortedSettles } from './settle-tracking.js';
 
 const REPLAY_PREFIX = 'mcp-actors/replay/';
@@ -108,6 +109,12 @@ class Incarnation {
       stats: () => this.call('session.stats', {}),
       end: (target, adminToken) => this.call('session.end', { target, adminToken }),
     };
+    const leases: LeaseService = leaseService((op, args, timeoutMs) => this.call(op, args, timeoutMs));
+    const services: Record<string, unknown> = {
+      session: sessionService,
+      leases,
+      runtime: { call: (op: string, args: Record<string, unknown>) => this.call(op, args) },
+    };
     for (const t of toolsets) {
       registering = t.name;
       const self = this;
@@ -134,15 +141,15 @@ class Incarnation {
             this.post({ t: 'pin', delta: -1 });
           };
         },
-        service: <T>(name: string) => (name === 'session' ? sessionService : name === 'runtime' ? { call: (op: string, args: Record<string, unknown>) => this.call(op, args) } : actorServices.get(name)) as T | undefined,
+        service: <T>(name: string) => (services[name] ?? actorServices.get(name)) as T | undefined,
       };
       await t.register(this.server, ctx);
     }
   }
 
-  private call<T>(op: string, args: Record<string, unknown>): Promise<T> {
+  private call<T>(op: string, args: Record<string, unknown>, timeoutMs?: number): Promise<T> {
     if (this.detached) return Promise.reject(new DetachedError());
-    return this.calls.call<T>(op, args);
+    return this.calls.call<T>(op, args, timeoutMs);
   }
 
   private replayRequest(method: string, params: Record<string, unknown>): Promise<JSONRPCMessage> {

@@ -1,0 +1,48 @@
+/**
+ * Test support: a toolset that leases the test "counter" resource kind, holds the lease across
+ * calls (as a real toolset keeps its computer), and calls it.
+ */
+import { z } from 'zod';
+import type { LeaseService, ResourceLease } from '../../../src/resources/lease-client.js';
+import { defineToolset } from '../../../src/toolsets/types.js';
+
+interface CounterApi {
+  hit(): { instance: string; hits: number; threadId: number; resets: number };
+  slow(ms: number): number;
+  fail(code: string): never;
+  die(): boolean;
+  unhealthy(): boolean;
+  crashHost(): boolean;
+}
+
+export default defineToolset({
+  name: 'leasetest',
+  register(server, ctx) {
+    let lease: ResourceLease<CounterApi> | undefined;
+    const text = (v: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(v) }], structuredContent: { value: v as never } });
+    const fail = (err: unknown) => ({ isError: true, content: [{ type: 'text' as const, text: JSON.stringify({ code: (err as { code?: string }).code, message: (err as Error).message }) }] });
+    const get = async (signal: AbortSignal, waitMs?: number) => {
+      if (lease && !lease.isLost) return lease;
+      lease = await ctx.service<LeaseService>('leases')!.acquire<CounterApi>('counter', {}, { signal, waitMs, callTimeoutMs: 500 });
+      return lease;
+    };
+    server.registerTool(
+      'lease_call',
+      { inputSchema: { method: z.string(), args: z.array(z.unknown()).default([]), waitMs: z.number().optional() }, outputSchema: { value: z.unknown() } },
+      async ({ method, args, waitMs }, extra) => {
+        try {
+          const l = await get(extra.signal, waitMs);
+          const fn = (l.resource as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!;
+          return text(await fn(...args));
+        } catch (err) {
+          return fail(err);
+        }
+      },
+    );
+    server.registerTool('lease_release', { inputSchema: {} }, async () => {
+      await lease?.release();
+      lease = undefined;
+      return { content: [{ type: 'text', text: 'released' }] };
+    });
+  },
+});
