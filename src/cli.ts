@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, readConfigFile, resolveConfig, type Config } from './config.js';
+import { unsafeBindProblem } from './edge/auth/bind-policy.js';
 import { startHttp } from './edge/http.js';
 import { runStdio } from './edge/stdio.js';
 import { createLogger } from './observability/log.js';
@@ -25,6 +26,9 @@ Options:
   -h, --help           this text
   -v, --version        the version
 
+Serving on a non-loopback address requires authentication: static tokens (auth.tokens in the
+config file, or env MCP_ACTORS_TOKENS="principal=token,...") or OAuth (auth.oauth).
+
 Logs are JSON lines on stderr. See README.md for every configuration key.`;
 
 function fail(message: string, code: number): never {
@@ -42,6 +46,8 @@ function loadConfig(values: { host?: string; port?: string; toolsets?: string; c
 }
 
 async function serve(config: Config): Promise<void> {
+  const unsafe = unsafeBindProblem(config);
+  if (unsafe) fail(unsafe, 2);
   const log = createLogger(config.logLevel);
   const rt = await Runtime.start(config, log);
   const http = await startHttp(rt);

@@ -43,7 +43,15 @@ const table = {
   ACTOR_UNAVAILABLE: { http: 503, rpc: -32017, message: 'Session actor could not be started' },
   RESULT_NOT_TRANSFERABLE: { http: 200, rpc: -32603, message: 'Internal error: the result could not be sent across the thread boundary' },
   UNAUTHORIZED: { http: 401, rpc: -32000, message: 'Unauthorized' },
+  INSUFFICIENT_SCOPE: { http: 403, rpc: -32000, message: 'Forbidden: the access token lacks a required scope' },
+  FORBIDDEN: { http: 403, rpc: -32000, message: 'Forbidden' },
+  AUTH_UNAVAILABLE: { http: 503, rpc: -32000, message: 'Service Unavailable: access tokens cannot be checked right now (the authorization server\'s keys could not be fetched)' },
+  // Every per-principal or per-session quota answers 429 with Retry-After and the same JSON-RPC
+  // code; data.code tells them apart.
   RATE_LIMITED: { http: 429, rpc: -32018, message: 'Too Many Requests' },
+  PRINCIPAL_SESSION_LIMIT: { http: 429, rpc: -32018, message: 'Too Many Requests: this principal has the maximum number of open sessions; end one (DELETE) or wait for one to expire' },
+  PRINCIPAL_INFLIGHT_LIMIT: { http: 429, rpc: -32018, message: 'Too Many Requests: this principal has the maximum number of requests in flight' },
+  TOO_MANY_STREAMS: { http: 429, rpc: -32018, message: 'Too Many Requests: this session has the maximum number of open SSE streams; close one first' },
   INTERNAL: { http: 500, rpc: -32603, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -3,10 +3,12 @@
  * parsed into a plain object; reading them there avoids building a Web `Headers` per request.
  * Elsewhere (another Hono adapter, tests with app.request) the Web headers are used.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
+import type { Principal } from './auth/principal.js';
 
-export type EdgeEnv = { Bindings: { incoming?: IncomingMessage } };
+/** `principal` is set by the auth middleware; absent for anonymous requests. */
+export type EdgeEnv = { Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse }; Variables: { principal?: Principal } };
 
 export function header(c: Context<EdgeEnv>, name: string): string | undefined {
   const incoming = c.env?.incoming;

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { ConfigError } from '../config.js';
 import { rpcError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkHost, checkOrigin, makeHostPolicy, type HostPolicy } from './guards.js';
@@ -14,6 +15,12 @@ import { jsonError } from './session-streams.js';
 import { keepAliveSweep } from './sse.js';
 import { StreamableEdge } from './streamable.js';
 import { header, type EdgeEnv } from './headers.js';
+import { audit } from './auth/audit.js';
+import { unsafeBindProblem } from './auth/bind-policy.js';
+import { metadataPaths, protectedResourceMetadata, resourceUri } from './auth/metadata.js';
+import { Authenticator, authMiddleware, logAuthFailure } from './auth/middleware.js';
+import { PrincipalLimiter } from './auth/limits.js';
+import { bearerChallenge } from './auth/challenge.js';
 
 const MCP_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
 
@@ -28,10 +35,16 @@ function hostGuard(policy: HostPolicy, rt: Runtime): MiddlewareHandler<EdgeEnv> 
   };
 }
 
-export function createApp(rt: Runtime): Hono<EdgeEnv> {
+export interface EdgeParts {
+  auth: Authenticator;
+  limiter: PrincipalLimiter;
+}
+
+export function createApp(rt: Runtime, parts: EdgeParts = { auth: new Authenticator(rt.config), limiter: new PrincipalLimiter() }): Hono<EdgeEnv> {
   const http = rt.config.http;
   const policy = makeHostPolicy(rt.config.host, http.allowedHosts, http.allowedOrigins);
-  const edge = new StreamableEdge(rt);
+  const { auth, limiter } = parts;
+  const edge = new StreamableEdge(rt, limiter);
   const app = new Hono<EdgeEnv>();
   const path = http.path;
 
@@ -40,11 +53,13 @@ export function createApp(rt: Runtime): Hono<EdgeEnv> {
       origin: (origin) => (checkOrigin(origin, policy) ? null : origin),
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       allowHeaders: MCP_HEADERS,
-      exposeHeaders: ['mcp-session-id', 'mcp-protocol-version'],
+      exposeHeaders: ['mcp-session-id', 'mcp-protocol-version', 'www-authenticate', 'retry-after'],
       maxAge: 600,
     });
   // CORS matters only to browsers, which always send Origin; other clients skip the middleware.
   app.use(path, (c, next) => (header(c, 'origin') === undefined ? next() : corsMiddleware(c, next)));
+  // Nothing to authenticate (the loopback default): no middleware at all on the hot path.
+  if (auth.active) app.use(path, authMiddleware(rt, auth, limiter));
   app.post(path, (c) => edge.post(c));
   app.get(path, (c) => edge.get(c));
   app.delete(path, (c) => edge.delete(c));
@@ -61,16 +76,32 @@ export function createApp(rt: Runtime): Hono<EdgeEnv> {
     });
   });
   app.get('/metrics', async () => new Response(await rt.metrics.text(), { headers: { 'content-type': rt.metrics.contentType } }));
-  app.get('/sessions', (c) => {
-    const auth = header(c, 'authorization') ?? '';
-    const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
-    if (!rt.isAdminToken(token)) {
-      rt.log.warn({ path: '/sessions', clientIp: c.env?.incoming?.socket.remoteAddress }, 'admin endpoint: authentication failed');
-      return jsonError(rpcError('UNAUTHORIZED', 'the admin token is required'), null, { 'www-authenticate': 'Bearer realm="mcp-actors-admin"' });
+  app.get('/sessions', async (c) => {
+    const checked = auth.check(header(c, 'authorization'));
+    const outcome = checked instanceof Promise ? await checked : checked;
+    const principal = outcome.principal;
+    if (!principal) {
+      logAuthFailure(rt, c, outcome.failure ?? { kind: 'missing', reason: 'no admin credentials' }, 'admin endpoint: authentication failed');
+      return jsonError(rpcError('UNAUTHORIZED', 'an admin token is required'), null, { 'www-authenticate': bearerChallenge({ realm: 'mcp-actors-admin' }) });
     }
-    rt.log.info({ path: '/sessions' }, 'admin action: sessions listed');
+    if (!principal.admin) {
+      logAuthFailure(rt, c, { kind: 'invalid_token', reason: `principal ${principal.id} lacks the admin role` }, 'admin endpoint: forbidden');
+      return jsonError(rpcError('FORBIDDEN', 'the admin role is required'));
+    }
+    audit(rt.log, 'admin.action', { action: 'sessions.list', principal: principal.id, path: '/sessions' }, 'admin action: sessions listed');
     return c.json({ sessions: rt.views() });
   });
+
+  // RFC 9728 protected-resource metadata, whenever there are credentials to discover.
+  if (auth.required) {
+    for (const p of metadataPaths(rt.config)) {
+      app.use(p, hostGuard(policy, rt));
+      app.get(p, (c) => {
+        const doc = protectedResourceMetadata(rt.config, resourceUri(rt.config, header(c, 'host')));
+        return c.json(doc, 200, { 'access-control-allow-origin': '*', 'cache-control': 'max-age=300' });
+      });
+    }
+  }
 
   app.notFound(() => new Response('Not Found', { status: 404 }));
   app.onError((err) => {
@@ -89,11 +120,29 @@ export interface HttpServer {
 }
 
 export async function startHttp(rt: Runtime): Promise<HttpServer> {
-  const app = createApp(rt);
-  const keepAlive = setInterval(() => keepAliveSweep(rt.config.http.sseKeepAliveMs), Math.max(250, Math.min(5_000, rt.config.http.sseKeepAliveMs / 2)));
+  const problem = unsafeBindProblem(rt.config);
+  if (problem) throw new ConfigError(problem);
+  const http = rt.config.http;
+  const parts: EdgeParts = { auth: new Authenticator(rt.config), limiter: new PrincipalLimiter() };
+  const app = createApp(rt, parts);
+  const keepAlive = setInterval(() => keepAliveSweep(http.sseKeepAliveMs), Math.max(250, Math.min(5_000, http.sseKeepAliveMs / 2)));
   keepAlive.unref();
+  const limiterSweep = setInterval(() => parts.limiter.sweep(), 30_000);
+  limiterSweep.unref();
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: rt.config.host, port: rt.config.port }) as Server;
+    const s = serve({
+      fetch: app.fetch,
+      hostname: rt.config.host,
+      port: rt.config.port,
+      // Slowloris: a request's head must arrive within headersTimeout and the whole request within
+      // requestTimeout (Node answers 408 and closes); checked this often.
+      serverOptions: {
+        headersTimeout: http.headersTimeoutMs,
+        requestTimeout: http.requestTimeoutMs,
+        maxHeaderSize: http.maxHeaderBytes,
+        connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(http.headersTimeoutMs / 4))),
+      },
+    }) as Server;
     s.once('listening', () => resolve(s));
     s.once('error', reject);
   });
@@ -110,6 +159,7 @@ export async function startHttp(rt: Runtime): Promise<HttpServer> {
       // anything left is answered); 3. let responses flush, then drop the connections.
       if (drainTimeoutMs > 0) await rt.drain(drainTimeoutMs);
       clearInterval(keepAlive);
+      clearInterval(limiterSweep);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await rt.close();
       server.closeIdleConnections();

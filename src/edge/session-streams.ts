@@ -29,6 +29,8 @@ interface Exchange {
   headers: Record<string, string>;
   sse: SseStream | undefined;
   streamId: string | undefined;
+  /** Called once when the exchange is over (its response delivered, or the session ended). */
+  onDone: (() => void) | undefined;
 }
 
 export interface SessionStreamsOptions {
@@ -39,7 +41,14 @@ export interface SessionStreamsOptions {
   priming(): boolean;
   log: Logger;
   fingerprint: string;
+  /** Open SSE streams allowed at once; a GET that would open one more gets 429. */
+  maxStreams?: number;
+  /** Called once when the session has ended. */
+  onEnded?: () => void;
 }
+
+/** Keeps a stream's slot until the caller calls `release` (once the HTTP response is over). */
+export type StreamHold = (release: () => void) => void;
 
 export function jsonError(err: McpActorsError, id: JsonRpcId | null = null, headers: Record<string, string> = {}): Response {
   return new Response(errorResponseJson(id, err), { status: err.http, headers: { ...JSON_HEADERS, ...headers } });
@@ -53,6 +62,7 @@ export class SessionStreams implements SessionSink {
   private standaloneDelivered = -1;
   private streamCounter = 0;
   private endedReason: string | undefined;
+  private openStreams = 0;
 
   constructor(private readonly opts: SessionStreamsOptions) {
     this.store = new EventStore(opts.maxEvents, opts.maxBytes);
@@ -60,6 +70,11 @@ export class SessionStreams implements SessionSink {
 
   get openExchanges(): number {
     return this.exchanges.size;
+  }
+
+  /** SSE streams of this session now open (POST streams, the GET stream, resumed streams). */
+  get streamCount(): number {
+    return this.openStreams;
   }
 
   get hasStandalone(): boolean {
@@ -73,9 +88,9 @@ export class SessionStreams implements SessionSink {
   }
 
   /** Registers the HTTP exchange of one request; resolves with the Response to send. */
-  open(id: JsonRpcId, headers: Record<string, string> = {}): Promise<Response> {
+  open(id: JsonRpcId, headers: Record<string, string> = {}, onDone?: () => void): Promise<Response> {
     return new Promise<Response>((resolve) => {
-      const ex: Exchange = { id, state: 'waiting', resolve, headers, sse: undefined, streamId: undefined };
+      const ex: Exchange = { id, state: 'waiting', resolve, headers, sse: undefined, streamId: undefined, onDone };
       this.exchanges.set(id, ex);
     });
   }
@@ -122,21 +137,49 @@ export class SessionStreams implements SessionSink {
   }
 
   ended(reason: string): void {
+    if (this.endedReason !== undefined) return;
     this.endedReason = reason;
     for (const ex of this.exchanges.values()) {
       if (ex.state === 'waiting') ex.resolve(jsonError(rpcError('SESSION_ENDED', reason), ex.id));
       ex.sse?.close();
-      ex.state = 'done';
+      this.done(ex);
     }
     this.exchanges.clear();
     this.byStream.clear();
     this.closeStandaloneStream();
+    this.opts.onEnded?.();
+  }
+
+  private done(ex: Exchange): void {
+    ex.state = 'done';
+    const onDone = ex.onDone;
+    ex.onDone = undefined;
+    onDone?.();
+  }
+
+  /**
+   * A new SSE stream, counted while open: until `hold` releases it (the edge releases a GET
+   * stream when its HTTP response is over — written out, or the client gone — so a replay the
+   * client does not read keeps its slot), else until the stream closes.
+   */
+  private newStream(hold?: StreamHold): SseStream {
+    const sse = new SseStream();
+    this.openStreams++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.openStreams--;
+    };
+    if (hold) hold(release);
+    else sse.onClose(release);
+    return sse;
   }
 
   // ---- routing ------------------------------------------------------------------------------
 
   private upgrade(ex: Exchange): void {
-    const sse = new SseStream();
+    const sse = this.newStream();
     const streamId = `r${++this.streamCounter}`;
     ex.sse = sse;
     ex.streamId = streamId;
@@ -162,7 +205,7 @@ export class SessionStreams implements SessionSink {
     const eventId = this.store.append(ex.streamId!, json, final);
     if (ex.state === 'sse') ex.sse!.event(json, eventId);
     if (final) {
-      ex.state = 'done';
+      this.done(ex);
       ex.sse?.close();
       ex.sse = undefined;
       this.exchanges.delete(ex.id);
@@ -172,7 +215,7 @@ export class SessionStreams implements SessionSink {
 
   private finishExchange(ex: Exchange, json: string): void {
     if (ex.state === 'waiting') {
-      ex.state = 'done';
+      this.done(ex);
       this.exchanges.delete(ex.id);
       ex.resolve(new Response(json, { status: 200, headers: { ...JSON_HEADERS, ...ex.headers } }));
       return;
@@ -188,21 +231,31 @@ export class SessionStreams implements SessionSink {
   // ---- GET ----------------------------------------------------------------------------------
 
   /** Opens the standalone stream, or resumes the stream a Last-Event-ID names. */
-  openGet(lastEventId: string | undefined): Response {
+  openGet(lastEventId: string | undefined, hold?: StreamHold): Response {
     if (this.endedReason !== undefined) return jsonError(rpcError('SESSION_NOT_FOUND'));
     if (lastEventId === undefined) {
       if (this.standalone && !this.standalone.closed) return jsonError(rpcError('STREAM_CONFLICT'));
-      return this.attachStandalone(this.standaloneDelivered);
+      return this.atStreamCap() ?? this.attachStandalone(this.standaloneDelivered, hold);
     }
     const parsed = EventStore.parse(lastEventId);
     if (!parsed) return jsonError(rpcError('UNKNOWN_EVENT_ID', 'it is not an event id this server issued'));
     if (parsed.streamId === STANDALONE) {
-      this.closeStandaloneStream(); // an explicit resume replaces a stream we may not know is dead
-      return this.attachStandalone(parsed.seq);
+      // An explicit resume replaces a stream we may not know is dead (so it never needs a new slot).
+      if (!this.standalone || this.standalone.closed) {
+        const capped = this.atStreamCap();
+        if (capped) return capped;
+      }
+      this.closeStandaloneStream();
+      return this.attachStandalone(parsed.seq, hold);
     }
     const replay = this.store.after(parsed.streamId, parsed.seq);
     if (!replay) return jsonError(rpcError('UNKNOWN_EVENT_ID', 'its stream is unknown or has been evicted'));
-    const sse = new SseStream();
+    const live = this.byStream.get(parsed.streamId);
+    if (!live?.sse || live.sse.closed) {
+      const capped = this.atStreamCap();
+      if (capped) return capped;
+    }
+    const sse = this.newStream(hold);
     for (const e of replay.events) sse.event(e.data, `${parsed.streamId}_${e.seq}`);
     const ex = this.byStream.get(parsed.streamId);
     if (replay.done || !ex || ex.state === 'done') {
@@ -216,8 +269,15 @@ export class SessionStreams implements SessionSink {
     return new Response(sse.body, { status: 200, headers: SSE_HEADERS });
   }
 
-  private attachStandalone(afterSeq: number): Response {
-    const sse = new SseStream();
+  /** The 429 for a GET that would open a stream beyond the cap, or undefined. */
+  private atStreamCap(): Response | undefined {
+    const max = this.opts.maxStreams;
+    if (max === undefined || this.openStreams < max) return undefined;
+    return jsonError(rpcError('TOO_MANY_STREAMS', `${this.openStreams} are open (limit ${max})`), null, { 'retry-after': '1' });
+  }
+
+  private attachStandalone(afterSeq: number, hold: StreamHold | undefined): Response {
+    const sse = this.newStream(hold);
     if (this.opts.priming()) sse.prime(this.store.mark(STANDALONE), this.opts.retryMs);
     const missed = this.store.after(STANDALONE, afterSeq);
     for (const e of missed?.events ?? []) {

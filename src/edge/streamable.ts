@@ -11,6 +11,8 @@ import type { Runtime, Session } from '../runtime.js';
 import { acceptsJsonAndSse, acceptsSse, isJsonContentType } from './guards.js';
 import { SessionStreams, jsonError } from './session-streams.js';
 import { header, type EdgeEnv } from './headers.js';
+import type { PrincipalLimiter } from './auth/limits.js';
+import type { Principal } from './auth/principal.js';
 
 export type { EdgeEnv };
 
@@ -20,7 +22,10 @@ export const SESSION_HEADER = 'mcp-session-id';
 export const VERSION_HEADER = 'mcp-protocol-version';
 
 export class StreamableEdge {
-  constructor(private readonly rt: Runtime) {}
+  constructor(
+    private readonly rt: Runtime,
+    private readonly limiter?: PrincipalLimiter,
+  ) {}
 
   private reject(err: McpActorsError, id: JsonRpcId | null = null, headers: Record<string, string> = {}): Response {
     this.rt.metrics.httpRejected.inc({ status: String(err.http), code: err.code });
@@ -61,10 +66,20 @@ export class StreamableEdge {
     });
   }
 
+  /**
+   * The session an id names, if the caller may see it: a session is bound to the principal that
+   * created it, and to anyone else it does not exist (the same 404, the same body).
+   */
+  private owned(id: string, principal: Principal | undefined): Session<SessionStreams> | undefined {
+    const s = this.rt.session<SessionStreams>(id);
+    if (!s || s.actor.record.principal !== principal?.id) return undefined;
+    return s;
+  }
+
   private session(c: Ctx): Session<SessionStreams> | McpActorsError {
     const id = header(c, SESSION_HEADER);
     if (!id) return rpcError('SESSION_REQUIRED');
-    const s = this.rt.session<SessionStreams>(id);
+    const s = this.owned(id, c.get('principal'));
     if (!s || s.actor.phase === 'ended') return rpcError('SESSION_NOT_FOUND');
     return s;
   }
@@ -108,21 +123,35 @@ export class StreamableEdge {
       return this.reject(rpcError('SHUTTING_DOWN', 'not accepting new requests'), msg.id, { 'retry-after': String(this.rt.config.http.retryAfterSeconds) });
     }
     if (s.actor.hasInflight(msg.id)) return this.reject(rpcError('DUPLICATE_REQUEST_ID'), msg.id);
-    const response = s.sink.open(msg.id);
+    const principal = c.get('principal');
+    let onDone: (() => void) | undefined;
+    if (principal && this.limiter) {
+      if (!this.limiter.beginRequest(principal)) {
+        return this.reject(rpcError('PRINCIPAL_INFLIGHT_LIMIT', `limit ${principal.limits.maxInFlight}`), msg.id, { 'retry-after': '1' });
+      }
+      const limiter = this.limiter;
+      onDone = () => limiter.endRequest(principal.id);
+    }
+    const response = s.sink.open(msg.id, {}, onDone);
     s.actor.submit(msg);
     return response;
   }
 
   private initialize(c: Ctx, msg: ParsedMessage & { kind: 'request' }): Promise<Response> | Response {
     const existing = header(c, SESSION_HEADER);
+    const principal = c.get('principal');
     if (existing !== undefined) {
-      const known = this.rt.session(existing);
+      const known = this.owned(existing, principal);
       return this.reject(known ? rpcError('ALREADY_INITIALIZED') : rpcError('SESSION_NOT_FOUND'), msg.id);
     }
     const retryAfter = { 'retry-after': String(this.rt.config.http.retryAfterSeconds) };
     if (this.rt.draining) return this.reject(rpcError('SHUTTING_DOWN'), msg.id, retryAfter);
     if (this.rt.atCapacity) {
       return this.reject(rpcError('SERVER_BUSY', `${this.rt.size} sessions are open (limit ${this.rt.config.sessions.maxSessions})`), msg.id, retryAfter);
+    }
+    const limiter = principal ? this.limiter : undefined;
+    if (principal && limiter && !limiter.openSession(principal)) {
+      return this.reject(rpcError('PRINCIPAL_SESSION_LIMIT', `limit ${principal.limits.maxSessions}`), msg.id, retryAfter);
     }
     const http = this.rt.config.http;
     const session = this.rt.createSession(
@@ -134,8 +163,10 @@ export class StreamableEdge {
           priming: () => supportsPrimingEvents(record.protocolVersion),
           log: this.rt.log,
           fingerprint: record.fingerprint,
+          maxStreams: http.maxSseStreamsPerSession,
+          onEnded: principal && limiter ? () => limiter.closeSession(principal.id) : undefined,
         }),
-      { clientIp: c.env?.incoming?.socket.remoteAddress },
+      { clientIp: c.env?.incoming?.socket.remoteAddress, principal: principal?.id, admin: principal?.admin },
     );
     const response = session.sink.open(msg.id, { [SESSION_HEADER]: session.actor.id });
     session.actor.submit(msg);
@@ -151,7 +182,8 @@ export class StreamableEdge {
     const s = this.session(c);
     if (s instanceof McpActorsError) return this.reject(s);
     s.actor.record.lastActivity = Date.now();
-    const res = s.sink.openGet(header(c, 'last-event-id'));
+    const outgoing = c.env?.outgoing;
+    const res = s.sink.openGet(header(c, 'last-event-id'), outgoing ? (release) => outgoing.once('close', release) : undefined);
     if (res.status >= 400) this.rt.metrics.httpRejected.inc({ status: String(res.status), code: 'GET' });
     return res;
   }
