@@ -22,6 +22,10 @@
  *   by `executed` too. `inFlight` is how many diagnostics calls were running on this session's
  *   server when this one started (itself included): always 1 where a session's calls run one at a
  *   time, more where they overlap.
+ * - `bad_result{kind, chars?}`: returns a result that cannot cross the thread boundary as JSON —
+ *   a function, a cycle, a BigInt, a symbol, or (`oversized`) a text of `chars` characters (default
+ *   just over the 64 Mi-character outbound limit). The runtime answers such a call with a
+ *   RESULT_NOT_TRANSFERABLE JSON-RPC error instead of crashing or sending a mangled result.
  */
 import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
@@ -34,6 +38,7 @@ export const LIMITS = {
   sleepMs: 600_000,
   failChars: 10_000,
   allocMb: 2_048,
+  badResultChars: 128 * 1024 * 1024,
 } as const;
 
 /** `ctx.state` key of the per-session whoami execution counter. */
@@ -70,7 +75,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export const toolset = defineToolset({
   name: 'diagnostics',
-  description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami, notify_later)',
+  description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami, notify_later, bad_result)',
   register(server, ctx) {
     /** Heap retained by `alloc` on behalf of this session. */
     const retained: number[][] = [];
@@ -217,6 +222,35 @@ export const toolset = defineToolset({
           startedAt,
           finishedAt: Date.now(),
         });
+      }),
+    );
+
+    server.registerTool(
+      'bad_result',
+      {
+        description: 'Returns a result that cannot be serialized (function, cycle, bigint, symbol) or is oversized, to probe the thread boundary.',
+        inputSchema: {
+          kind: z.enum(['function', 'cycle', 'bigint', 'symbol', 'oversized']),
+          chars: z.number().int().min(1).max(LIMITS.badResultChars).optional(),
+        },
+      },
+      tracked(async ({ kind, chars }): Promise<CallToolResult> => {
+        const text = `a ${kind} result`;
+        switch (kind) {
+          case 'function':
+            return { content: [{ type: 'text', text }], structuredContent: { value: () => 'not data' } } as unknown as CallToolResult;
+          case 'cycle': {
+            const node: Record<string, unknown> = { name: 'node' };
+            node.self = node;
+            return { content: [{ type: 'text', text }], structuredContent: node };
+          }
+          case 'bigint':
+            return { content: [{ type: 'text', text }], structuredContent: { value: 2n ** 70n } } as unknown as CallToolResult;
+          case 'symbol':
+            return { content: [{ type: 'text', text }], structuredContent: { value: Symbol('not data') } } as unknown as CallToolResult;
+          case 'oversized':
+            return { content: [{ type: 'text', text: 'x'.repeat(chars ?? 64 * 1024 * 1024 + 1) }] };
+        }
       }),
     );
 
