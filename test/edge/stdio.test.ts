@@ -41,11 +41,15 @@ describe('stdio mode', () => {
     const simple = await client.callTool({ name: 'test_simple_text', arguments: {} });
     expect(simple.content).toEqual([{ type: 'text', text: 'This is a simple text response for testing.' }]);
 
-    const progress: number[] = [];
-    await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, undefined, { onprogress: (p) => progress.push(p.progress) });
-    // The SDK client handles notifications a microtask late but responses at once, so the last
-    // progress can lose the race when it shares a pipe read with the response; the wire order is
-    // asserted exactly in the raw test below.
+    // The SDK client handles notifications a microtask late but responses at once: progress that
+    // shares a pipe read with its response is dropped by the client (under load, the whole burst
+    // can). The wire order is asserted exactly in the raw test below; here, progress must arrive
+    // through the SDK client at least once in a few attempts.
+    let progress: number[] = [];
+    for (let attempt = 0; attempt < 5 && progress.length === 0; attempt++) {
+      progress = [];
+      await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, undefined, { onprogress: (p) => progress.push(p.progress) });
+    }
     expect(progress.length).toBeGreaterThanOrEqual(1);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
 
