@@ -21,6 +21,7 @@ import { rpcError, type JsonRpcId } from './errors.js';
 import { Supervisor } from './supervision/supervisor.js';
 import { resolveToolsets } from './toolsets/resolve.js';
 import { ResourceKind } from './resources/kind.js';
+import { INTEGRATIONS } from './resources/integrations.js';
 import { Transferring } from './actors/runtime-calls.js';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -48,6 +49,18 @@ export interface CreateSessionOptions {
   principal?: string;
   /** The creating principal may act on other sessions (admin role). */
   admin?: boolean;
+  /**
+   * The headers of the request that created the session (HTTP initialize), lower-case names.
+   * Integrations may bind private data to the session from them (e.g. exchange credentials the
+   * HTTP client, not the model, supplies). Not stored in the session record.
+   */
+  headers?: Record<string, string | undefined>;
+}
+
+/** Called when a session is created (with its initialize headers) and when it ends. */
+export interface SessionHooks {
+  created?(record: SessionRecord, opts: CreateSessionOptions): void;
+  ended?(record: SessionRecord): void;
 }
 
 /** What the admin listing shows of a session: never its id. */
@@ -84,6 +97,7 @@ export class Runtime {
   private readonly callHandlers = new Map<string, CallHandler>();
   private readonly kinds = new Map<string, ResourceKind<unknown>>();
   private readonly closeHooks: Array<() => Promise<void>> = [];
+  private readonly sessionHooks: SessionHooks[] = [];
   /** Supervises resource host threads (permanent children). */
   readonly resourceSupervisor: Supervisor;
   private readonly admins = new WeakSet<SessionActor>();
@@ -125,6 +139,7 @@ export class Runtime {
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(50, Math.min(1_000, horizon / 4)));
     this.sweepTimer.unref();
     this.metrics = new Metrics({
+      pools: () => [...this.kinds.values()].map((k) => k.pool.stats()),
       threads: () => this.liveThreads,
       sessionCounts: () => this.sessionCounts(),
       queued: () => {
@@ -193,6 +208,10 @@ export class Runtime {
     const specs = resolveToolsets(config.toolsets);
     const rt = new Runtime(config, log, specs);
     rt.startConfiguredKinds();
+    for (const name of config.toolsets) {
+      const integration = INTEGRATIONS[name];
+      if (integration) await (await integration()).setup(rt);
+    }
     for (const k of rt.kinds.values()) k.pool.warm();
     await rt.pool.start();
     if (config.sessions.lazyActivation) {
@@ -301,6 +320,7 @@ export class Runtime {
     });
     this.phaseCounts.idle++;
     if (opts.admin) this.admins.add(actor);
+    for (const h of this.sessionHooks) h.created?.(record, opts);
     const session: Session<S> = { actor, sink };
     this.sessions.set(record.id, session);
     this.metrics.sessionsCreated.inc();
@@ -312,6 +332,7 @@ export class Runtime {
     if (this.sessions.get(actor.id)?.actor !== actor) return;
     this.sessions.delete(actor.id);
     this.phaseCounts.ended--;
+    for (const h of this.sessionHooks) h.ended?.(actor.record);
     this.metrics.sessionsEnded.inc({ reason: reason.split(/[ :(]/)[0] ?? 'ended' });
     this.log.info({ audit: 'session.ended', session: actor.record.fingerprint, principal: actor.record.principal, reason }, 'session ended');
   }
@@ -326,10 +347,19 @@ export class Runtime {
   addResourceKind<S>(kind: ResourceKind<S>): void {
     if (this.kinds.has(kind.kind)) throw new Error(`resource kind "${kind.kind}" is already registered`);
     this.kinds.set(kind.kind, kind as ResourceKind<unknown>);
+    kind.pool.observe((event, waitedMs) => {
+      this.metrics.poolEvents.inc({ kind: kind.kind, event });
+      if (event === 'granted' && waitedMs !== undefined) this.metrics.leaseWait.observe({ kind: kind.kind }, waitedMs / 1000);
+    });
   }
 
   resourceKind<S = unknown>(name: string): ResourceKind<S> | undefined {
     return this.kinds.get(name) as ResourceKind<S> | undefined;
+  }
+
+  /** Lets an integration learn of sessions being created (with their initialize headers) and ending. */
+  onSession(hooks: SessionHooks): void {
+    this.sessionHooks.push(hooks);
   }
 
   /** Runs on close, after sessions have ended (resource integrations stop their hosts here). */

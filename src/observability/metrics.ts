@@ -5,7 +5,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Live values the metrics read at scrape time. */
+export interface PoolSnapshot {
+  kind: string;
+  instances: number;
+  idle: number;
+  leases: number;
+  waiting: number;
+}
+
 export interface MetricSources {
+  pools(): PoolSnapshot[];
   sessionCounts(): Record<string, number>;
   queued(): number;
   threads(): number;
@@ -26,6 +35,11 @@ export class Metrics {
   readonly sessionsEnded: Counter<'reason'>;
   readonly httpRejected: Counter<'status' | 'code'>;
   readonly threads: Gauge;
+  readonly poolLeases: Gauge<'kind'>;
+  readonly poolInstances: Gauge<'kind' | 'state'>;
+  readonly poolWaiting: Gauge<'kind'>;
+  readonly poolEvents: Counter<'kind' | 'event'>;
+  readonly leaseWait: Histogram<'kind'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -69,6 +83,49 @@ export class Metrics {
       collect() {
         this.set(sources.threads());
       },
+    });
+    this.poolLeases = new Gauge({
+      name: 'mcp_actors_pool_leases',
+      help: 'Leases held on resource actors, by resource kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const p of sources.pools()) this.set({ kind: p.kind }, p.leases);
+      },
+    });
+    this.poolInstances = new Gauge({
+      name: 'mcp_actors_pool_instances',
+      help: 'Resource actor instances, by kind and state (leased or idle)',
+      labelNames: ['kind', 'state'],
+      registers,
+      collect() {
+        for (const p of sources.pools()) {
+          this.set({ kind: p.kind, state: 'idle' }, p.idle);
+          this.set({ kind: p.kind, state: 'leased' }, p.instances - p.idle);
+        }
+      },
+    });
+    this.poolWaiting = new Gauge({
+      name: 'mcp_actors_pool_waiting',
+      help: 'Lease requests waiting for an instance, by kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const p of sources.pools()) this.set({ kind: p.kind }, p.waiting);
+      },
+    });
+    this.poolEvents = new Counter({
+      name: 'mcp_actors_pool_events_total',
+      help: 'Pool events by kind: granted, timeout (lease wait deadline), lost (instance died), created, destroyed',
+      labelNames: ['kind', 'event'],
+      registers,
+    });
+    this.leaseWait = new Histogram({
+      name: 'mcp_actors_lease_wait_seconds',
+      help: 'Time from asking for a lease to getting it, by kind',
+      labelNames: ['kind'],
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 60],
+      registers,
     });
     this.httpRejected = new Counter({ name: 'mcp_actors_http_rejected_total', help: 'HTTP requests refused by the edge, by status and error code', labelNames: ['status', 'code'], registers });
   }

@@ -106,7 +106,10 @@ interface Waiter<S> {
   timer: NodeJS.Timeout;
 }
 
+export type PoolEvent = 'granted' | 'timeout' | 'lost' | 'created' | 'destroyed';
+
 export class ResourcePool<S> {
+  private readonly observers: Array<(event: PoolEvent, waitedMs?: number) => void> = [];
   private readonly instances = new Map<string, Instance<S>>();
   private readonly leases = new Map<string, LeaseRecord>();
   private waiters: Waiter<S>[] = [];
@@ -123,6 +126,16 @@ export class ResourcePool<S> {
 
   get kind(): string {
     return this.o.kind;
+  }
+
+  /** Subscribes to lease and instance events (metrics). */
+  observe(fn: (event: PoolEvent, waitedMs?: number) => void): void {
+    this.observers.push(fn);
+  }
+
+  private emit(event: PoolEvent, waitedMs?: number): void {
+    this.o.onEvent?.(event, waitedMs);
+    for (const fn of this.observers) fn(event, waitedMs);
   }
 
   stats(): PoolStats {
@@ -157,7 +170,7 @@ export class ResourcePool<S> {
     inst.created = this.o.backend.create(iid, spec, owner).then(
       () => {
         if (inst.state === 'creating') inst.state = 'ready';
-        this.o.onEvent?.('created');
+        this.emit('created');
         this.o.log.info({ pool: this.o.kind, instance: iid, label: this.o.backend.label(spec) }, 'resource instance created');
         this.changed();
       },
@@ -192,7 +205,7 @@ export class ResourcePool<S> {
         reject,
         timer: setTimeout(() => {
           if (!this.removeWaiter(w)) return;
-          this.o.onEvent?.('timeout', Date.now() - w.since);
+          this.emit('timeout', Date.now() - w.since);
           const s = this.stats();
           reject(
             new PoolError(
@@ -285,7 +298,7 @@ export class ResourcePool<S> {
       this.reserved.delete(inst.iid);
       inst.lastUsed = Date.now();
       const port = await this.o.backend.attach(inst.iid, lid);
-      this.o.onEvent?.('granted', Date.now() - w.since);
+      this.emit('granted', Date.now() - w.since);
       this.changed();
       w.resolve({ lid, iid: inst.iid, port, label: this.o.backend.label(inst.spec) });
     } catch (err) {
@@ -364,7 +377,7 @@ export class ResourcePool<S> {
     const inst = this.instances.get(iid);
     if (!inst || inst.state === 'dead') return;
     this.o.log.warn({ pool: this.o.kind, instance: iid, reason, leases: inst.leases.size }, 'resource instance died');
-    this.o.onEvent?.('lost');
+    this.emit('lost');
     void this.retire(inst, reason);
   }
 
@@ -384,7 +397,7 @@ export class ResourcePool<S> {
     } catch (err) {
       this.o.log.warn({ pool: this.o.kind, instance: inst.iid, err: (err as Error).message }, 'destroy failed');
     }
-    this.o.onEvent?.('destroyed');
+    this.emit('destroyed');
     this.o.log.info({ pool: this.o.kind, instance: inst.iid, reason }, 'resource instance retired');
     this.warm();
     this.pump();

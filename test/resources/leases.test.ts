@@ -64,6 +64,11 @@ describe('leases', () => {
     expect(r.error!.code).toBe('LEASE_TIMEOUT');
     expect(r.error!.message).toMatch(/no counter became available within 600 ms/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+    // Pool leases and lease timeouts are visible in /metrics.
+    const metrics = await (await fetch(`${server.origin}/metrics`)).text();
+    expect(metrics).toMatch(/mcp_actors_pool_leases\{kind="counter"\} 2/);
+    expect(metrics).toMatch(/mcp_actors_pool_events_total\{kind="counter",event="timeout"\} [1-9]/);
+    expect(metrics).toMatch(/mcp_actors_lease_wait_seconds_count\{kind="counter"\} [1-9]/);
   });
 
   it('releases a session\'s leases when it ends; the next session gets that instance reset', async () => {
