@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * mcp-actors serve | stdio | bench
+ * mcp-actors serve | stdio | bench | computer-server
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, readConfigFile, resolveConfig, type Config } from './config.js';
@@ -16,6 +16,8 @@ Usage:
   mcp-actors serve [--host 127.0.0.1] [--port 3000] [--toolsets a,b,...] [--config file.json]
   mcp-actors stdio [--toolsets a,b,...] [--config file.json]
   mcp-actors bench --url <endpoint> | --stdio "<command>" [options]   (mcp-actors bench --help)
+  mcp-actors computer-server [--host 127.0.0.1] [--port 8000] [options]   (lends this machine's
+                       Xvfb computers over trycua's computer-server protocol; --help)
 
 Options:
   --host <addr>        address to listen on (env HOST; default 127.0.0.1)
@@ -78,6 +80,11 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'bench') {
     const { benchCommand } = await import('./bench/index.js');
     process.exitCode = await benchCommand(argv.slice(1));
+    return;
+  }
+  if (command === 'computer-server') {
+    const { computerServerCommand } = await import('./resources/cua/remote/index.js');
+    process.exitCode = await computerServerCommand(argv.slice(1));
     return;
   }
   let parsed;

@@ -102,6 +102,70 @@ export const authSchema = z
   })
   .strict();
 
+/**
+ * The `cua` toolset: its computers (resource actors, one host thread each, leased one per session)
+ * and the model behind run_cua_task. Read only when the `cua` toolset is configured. Model settings
+ * given here win; unset ones fall back to the environment (see src/resources/cua/integration.ts).
+ */
+export const cuaSchema = z
+  .object({
+    /** "xvfb": local X displays started on demand; "cua": remote trycua computer-servers (remote.urls). */
+    backend: z.enum(['xvfb', 'cua']).default('xvfb'),
+    /** Most computers at once (leased or idle); a lease past it waits up to waitTimeoutMs. */
+    maxComputers: positive(5),
+    /** Computers kept started and idle, ready for the next session (0 = start on demand). */
+    minComputers: z.number().int().min(0).default(0),
+    /** How long a call waits for a free computer before it fails with LEASE_TIMEOUT. */
+    waitTimeoutMs: positive(30_000),
+    /** An unleased computer is shut down after this long (0 = as soon as it is returned). */
+    idleTtlMs: ms(300_000),
+    /** Every computer is probed this often; one that is dead or does not answer is replaced (0 = never). */
+    healthIntervalMs: ms(5_000),
+    /** Deadline of starting, resetting and stopping a computer. */
+    opTimeoutMs: positive(30_000),
+    /** Screen size of xvfb computers (a remote computer has its own). */
+    width: z.number().int().min(16).max(8192).default(1024),
+    height: z.number().int().min(16).max(8192).default(768),
+    /** xvfb: extra environment of the desktop's programs (terminals), e.g. {"HOME": "/srv/desk"}. */
+    desktopEnv: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+    remote: z
+      .object({
+        /**
+         * computer-server endpoints (ws://host:8000/ws or http://host:8000). Each entry backs at most
+         * one computer at a time; list a server that gives every connection its own computer (our
+         * `mcp-actors computer-server`) once per computer it may lend.
+         */
+        urls: z.array(z.string().regex(/^(wss?|https?):\/\/[^\s]+$/, 'a ws(s):// or http(s):// URL')).default([]),
+        /** Sent in the auth frame (env CUA_API_KEY); never logged. */
+        apiKey: z.string().min(1).optional(),
+        /** The sandbox's container name, for cua cloud's auth frame. */
+        containerName: z.string().min(1).optional(),
+        /** Deadline of each remote command. */
+        timeoutMs: positive(15_000),
+      })
+      .strict()
+      .prefault({}),
+    model: z
+      .object({
+        /** Messages API origin (env ANTHROPIC_BASE_URL; default https://api.anthropic.com). */
+        baseUrl: z.string().min(1).optional(),
+        /** env ANTHROPIC_API_KEY; never logged or shown. */
+        apiKey: z.string().min(1).optional(),
+        /** Model id (env CUA_MODEL_NAME). */
+        model: z.string().min(1).optional(),
+        /** Screenshots kept in each request to the model (env CUA_MAX_IMAGES; default 3). */
+        maxImages: z.number().int().min(1).optional(),
+        /** Most agent steps per task (env CUA_MAX_STEPS; default 30). */
+        maxSteps: z.number().int().min(1).optional(),
+        maxTokens: z.number().int().min(1).optional(),
+        /** Time budget of one task. */
+        taskDeadlineMs: positive(300_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -193,6 +257,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+
+    cua: cuaSchema.prefault({}),
 
     /**
      * Resource kinds of your own: actors (in host threads) that sessions lease through

@@ -12,6 +12,8 @@ export const BUILTIN_TOOLSETS: Readonly<Record<string, string>> = {
   everything: new URL('./everything/index.js', import.meta.url).href,
   diagnostics: new URL('./diagnostics/index.js', import.meta.url).href,
   session: new URL('./session/index.js', import.meta.url).href,
+  ccxt: new URL('./ccxt/index.js', import.meta.url).href,
+  cua: new URL('./cua/index.js', import.meta.url).href,
 };
 
 function looksLikePath(s: string): boolean {
