@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, request, send, structured, type RawResponse } from '../support/mcp-http.js';
 import { startFakeModel, type FakeModel, type ScriptStep } from '../support/fake-model/index.js';
+import { claimUrl, newUrlSlotTable, tryClaimUrl } from '../../src/resources/cua/url-slots.js';
 
 const API_KEY = 'sk-test-cua-0123456789-must-not-leak';
 const dir = mkdtempSync(join(tmpdir(), 'cua-toolset-test-'));
@@ -489,8 +490,9 @@ describe('run_multi_cua_tasks (pool of 3)', () => {
     const slowest = Math.max(...spans);
     const sum = spans.reduce((x, y) => x + y, 0);
     expect(slowest).toBeGreaterThan(2_500);
-    expect(wall).toBeLessThan(slowest + 3_000);
-    expect(wall).toBeLessThan(sum / 2);
+    // (one after another it would take at least the sum; margins for a loaded 2-core machine)
+    expect(wall).toBeLessThan(slowest + 4_000);
+    expect(wall).toBeLessThan(sum * 0.7);
     // Progress: one per step of any task, numbered across the call.
     expect(progress.map((p) => p.progress)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for (const t of [1, 2, 3]) expect(progress.filter((p) => String(p.message).startsWith(`task ${t}: `))).toHaveLength(3);
@@ -578,9 +580,33 @@ describe('cua toolset, cua backend (mcp-actors computer-server on loopback)', ()
 
 // ---- config -------------------------------------------------------------------------------
 
-describe('cua configuration', () => {
+describe('cua toolset: hibernation, idle computers, configuration', () => {
   it('refuses the cua backend without URLs, with a message naming the key', async () => {
     await expect(startServer({ args: ['--toolsets', 'cua'], env: MODEL_ENV, config: { cua: { backend: 'cua' } } })).rejects.toThrow(/cua\.remote\.urls: the cua backend needs at least one computer-server URL/);
+  });
+
+  it('returns the computer of a session that hibernates; woken, the session gets a computer again and is told it is a fresh one; idle computers are retired', async () => {
+    const server = await cuaServer({ maxComputers: 1, waitTimeoutMs: 15_000, idleTtlMs: 1_500 }, { sessions: { hibernateAfterMs: 500 } });
+    try {
+      const a = await openSession(server.url);
+      ok(await callTool(server.url, a, 'computer_key', { keys: 'ctrl+alt+t' }));
+      // b waits for the only computer until a, idle, hibernates and gives it back (reset).
+      const b = await openSession(server.url);
+      const t0 = Date.now();
+      const shot = pixels(png(ok(await callTool(server.url, b, 'screenshot_cua'))));
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+      expect(shot.at(400, 300)).toEqual([0, 0, 0]); // a's terminal is gone
+      expect((await send(server.url, undefined, { session: b, method: 'DELETE' })).status).toBe(200);
+      const woken = ok(await callTool(server.url, a, 'computer_cursor_position'));
+      expect(text(woken)).toMatch(/previous computer \(xvfb:\d+\) was returned while the session was idle; this is a fresh one/);
+      expect(woken.json.result.structuredContent).toEqual({ x: 512, y: 384 }); // reset: pointer centred
+      // Nobody uses it any more: it is shut down after the idle TTL.
+      expect((await send(server.url, undefined, { session: a, method: 'DELETE' })).status).toBe(200);
+      await waitFor('the idle computer to be retired', () => server.logs().some((l) => l.msg === 'resource instance retired' && l.reason === 'idle for 1500 ms'));
+      await waitFor('its Xvfb to be gone', () => xvfbOf(server.proc.pid!).length === 0);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('serves without a model key: direct tools work, run_cua_task says what is missing', async () => {
@@ -603,3 +629,26 @@ describe('cua configuration', () => {
   });
 });
 
+describe('remote URL slots (one computer per configured URL, across host threads)', () => {
+  it('hands each URL to one holder, frees it on release, and lets an abandoned slot (no heartbeat) be taken over', async () => {
+    const t = newUrlSlotTable(['ws://a/ws', 'ws://b/ws']);
+    const one = tryClaimUrl(t, 60_000, 101)!;
+    const two = tryClaimUrl(t, 60_000, 102)!;
+    expect([one.url, two.url]).toEqual(['ws://a/ws', 'ws://b/ws']);
+    expect(tryClaimUrl(t, 60_000, 103)).toBeUndefined();
+    one.release();
+    const three = tryClaimUrl(t, 60_000, 103)!;
+    expect(three.url).toBe('ws://a/ws');
+    // A holder that stops beating (its thread crashed) loses its slot after staleMs; its late release frees nothing.
+    const t0 = Date.now();
+    const taken = await claimUrl(t, { staleMs: 300, waitMs: 3_000 });
+    expect(taken).toBeDefined();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    two.release();
+    three.release();
+    const last = tryClaimUrl(t, 60_000, 104);
+    expect(last?.url).toBe(taken!.url === 'ws://a/ws' ? 'ws://b/ws' : 'ws://a/ws');
+    last?.release();
+    taken!.release();
+  });
+});
