@@ -25,6 +25,8 @@ export interface ComputerFactoryConfig {
   width: number;
   height: number;
   desktopEnv: Record<string, string>;
+  /** How long a health probe may take before the computer counts as unresponsive. */
+  healthTimeoutMs: number;
   remote: {
     slots: UrlSlotTable;
     containerName?: string;
@@ -51,7 +53,7 @@ function transferable(png: Uint8Array): Uint8Array {
 
 async function open(cfg: ComputerFactoryConfig, ctx: FactoryContext): Promise<{ computer: Computer; slot?: UrlSlot; exited: Promise<string> }> {
   if (cfg.backend === 'xvfb') {
-    const computer = await createXvfbComputer({ width: cfg.width, height: cfg.height, env: cfg.desktopEnv });
+    const computer = await createXvfbComputer({ width: cfg.width, height: cfg.height, env: cfg.desktopEnv, healthTimeoutMs: cfg.healthTimeoutMs });
     const exited = computer.exited.then((e) => computer.deathReason ?? `Xvfb exited (code ${e.code}, signal ${e.signal})`);
     return { computer, exited };
   }
@@ -65,6 +67,7 @@ async function open(cfg: ComputerFactoryConfig, ctx: FactoryContext): Promise<{ 
       apiKey: ctx.secrets?.apiKey,
       containerName: cfg.remote.containerName,
       timeoutMs: cfg.remote.timeoutMs,
+      healthTimeoutMs: cfg.healthTimeoutMs,
     });
     const exited = computer.exited.then((e) => computer.deathReason ?? `the connection closed (${e.code} ${e.reason})`);
     return { computer, slot, exited };
