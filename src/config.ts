@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ccxtConfigSchema, configFileProblem } from './resources/ccxt/config.js';
 
 const ms = (def: number) => z.number().int().min(0).default(def);
 const positive = (def: number) => z.number().int().min(1).default(def);
@@ -230,6 +231,8 @@ export const configSchema = z
         toolsetTimeoutsMs: z.record(z.string(), positive(15_000)).default({}),
         /** V8 old-generation heap limit per session actor (worker resourceLimits). */
         heapLimitMb: positive(256),
+        /** V8 young-generation size per session actor: small keeps a live actor's memory down (~6 MB less than V8's default). */
+        youngGenerationMb: positive(2),
         /** Cap on the JSON size of a session's toolset state (ctx.state). */
         stateMaxBytes: positive(64 * 1024),
         restartIntensity: restartIntensitySchema.prefault({}),
@@ -301,6 +304,9 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+
+    /** The ccxt toolset's exchange hosts, client pool, cache and accounts (src/resources/ccxt/config.ts). */
+    ccxt: ccxtConfigSchema.prefault({}),
   })
   .strict();
 
@@ -351,8 +357,11 @@ export function readConfigFile(path: string): Record<string, unknown> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new Error('the top level must be a JSON object');
     }
+    const unsafe = configFileProblem(path, value);
+    if (unsafe) throw new ConfigError(unsafe);
     return value as Record<string, unknown>;
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
 }

@@ -173,7 +173,7 @@ export class Runtime {
       maxReuses: config.warmPool.maxReuses,
       log,
       spawn: () => {
-        const t = new ActorThread(SESSION_WORKER, this.boot, { heapLimitMb: s.heapLimitMb, env });
+        const t = new ActorThread(SESSION_WORKER, this.boot, { heapLimitMb: s.heapLimitMb, youngGenerationMb: s.youngGenerationMb, env });
         this.liveThreads++;
         void t.exited.then(() => this.liveThreads--);
         void t.ready.then(

@@ -15,6 +15,7 @@ export interface ActorExit extends ChildExit {
 
 export interface ActorThreadOptions {
   heapLimitMb: number;
+  youngGenerationMb?: number;
   env: Record<string, string>;
 }
 
@@ -53,7 +54,7 @@ export class ActorThread {
       env: options.env,
       stdout: true,
       stderr: false,
-      resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb },
+      resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb, ...(options.youngGenerationMb ? { maxYoungGenerationSizeMb: options.youngGenerationMb } : {}) },
     });
     // A toolset's console.log must never reach stdout (it carries MCP in stdio mode).
     this.worker.stdout.pipe(process.stderr, { end: false });

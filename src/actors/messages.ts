@@ -64,4 +64,4 @@ export type FromActor =
   /** A toolset needs the session awake (a pending timer, a push it owes the client): +1 / −1. */
   | { t: 'pin'; delta: 1 | -1 }
   /** A fault inside the actor worth a log line on the main thread (structured, no secrets). */
-  | { t: 'log'; level: 'warn' | 'error'; msg: string; data?: Record<string, unknown> };
+  | { t: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'; msg: string; data?: Record<string, unknown> };

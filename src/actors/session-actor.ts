@@ -455,7 +455,7 @@ export class SessionActor {
         else this.record.state[m.key] = m.value;
         return;
       case 'log':
-        this.deps.log[m.level]({ session: this.record.fingerprint, ...m.data }, m.msg);
+        this.deps.log[m.level]({ ...m.data, session: this.record.fingerprint, thread: thread.threadId }, m.msg);
         return;
       case 'pin':
         this.pins = Math.max(0, this.pins + m.delta);
@@ -560,6 +560,10 @@ export class SessionActor {
     this.pins = 0; // the holds died with the thread's toolsets
     this.deps.observer.threadExited(exit);
     if (this.phase === 'ended') return;
+    // We were stopping it (hibernation): however it ended — renewed, exited, or killed because
+    // renewal took longer than the shutdown timeout — the session is now simply idle, and
+    // hibernate() wakes it again if work arrived meanwhile.
+    if (this.phase === 'stopping') return;
     if (exit.normal) {
       // Hibernated (or stopped on purpose): the record stays, the next message wakes it.
       this.setPhase('idle');

@@ -14,7 +14,7 @@ import { threadId, type MessagePort } from 'node:worker_threads';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcId } from '../errors.js';
-import { createLogger, type Logger } from '../observability/log.js';
+import { actorLogger, type ActorLogger as Logger } from './actor-log.js';
 import type { RequestMeta, Toolset, ToolsetContext } from '../toolsets/types.js';
 import { ActorState } from './actor-state.js';
 import type { ActorBootData, FromActor, Handshake, ToActor } from './messages.js';
@@ -219,7 +219,7 @@ class Incarnation {
 
 export async function runSessionActor(port: Port, boot: ActorBootData): Promise<void> {
   const post = (m: FromActor) => port.postMessage(m);
-  const log = createLogger(boot.logLevel as 'info', { actor: threadId });
+  const log = actorLogger(post, boot.logLevel);
 
   let toolsets: Toolset[];
   try {

@@ -66,6 +66,12 @@ export interface SupervisorEvents {
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly name: string;
   private readonly children = new Map<string, ChildState<unknown>>();
+  private readonly terminations = new Map<string, Promise<void>>();
+
+  /** Forgets a child, unless a newer child of the same id has taken its place. */
+  private forget(id: string, state: ChildState<unknown>): void {
+    if (this.children.get(id) === state) this.children.delete(id);
+  }
   private readonly intensity: RestartIntensity;
   private shutDown = false;
 
@@ -90,6 +96,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Starts a child under supervision. Rejects (and forgets the child) if the first start fails. */
   async startChild<C>(spec: ChildSpec<C>): Promise<C> {
     if (this.shutDown) throw new Error(`supervisor ${this.name} is shut down`);
+    // A child of the same id still being terminated: wait for it to be gone, then start anew.
+    const leaving = this.children.get(spec.id);
+    if (leaving?.terminating) await this.terminations.get(spec.id);
     if (this.children.has(spec.id)) throw new Error(`supervisor ${this.name}: child ${spec.id} already exists`);
     const state: ChildState<C> = {
       spec,
@@ -104,12 +113,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     try {
       child = await spec.start();
     } catch (err) {
-      this.children.delete(spec.id);
+      this.forget(spec.id, state as ChildState<unknown>);
       throw err;
     }
     if (state.terminating || this.shutDown) {
       await this.shutdownChild(spec, child);
-      this.children.delete(spec.id);
+      this.forget(spec.id, state as ChildState<unknown>);
       throw new Error(`child ${spec.id} was terminated while starting`);
     }
     this.adopt(state, child, false);
@@ -132,12 +141,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const id = state.spec.id;
     this.emit('exited', id, exit);
     if (state.terminating || this.shutDown) {
-      this.children.delete(id);
+      this.forget(id, state as ChildState<unknown>);
       return;
     }
     const restart = state.spec.restart === 'permanent' || (state.spec.restart === 'transient' && !exit.normal);
     if (!restart) {
-      this.children.delete(id);
+      this.forget(id, state as ChildState<unknown>);
       return;
     }
     this.scheduleRestart(state, exit);
@@ -148,7 +157,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const now = Date.now();
     const window = state.intensity ?? this.intensity;
     if (!window.admit(now)) {
-      this.children.delete(id);
+      this.forget(id, state as ChildState<unknown>);
       this.emit('gave-up', id, exit);
       // Past its own intensity only the child is given up; past the supervisor's, everything is.
       if (!state.intensity) void this.escalate(exit);
@@ -159,14 +168,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     state.restartTimer = setTimeout(() => {
       state.restartTimer = undefined;
       if (state.terminating || this.shutDown) {
-        this.children.delete(id);
+        this.forget(id, state as ChildState<unknown>);
         return;
       }
       state.spec.start().then(
         (child) => {
           if (state.terminating || this.shutDown) {
             void this.shutdownChild(state.spec, child);
-            this.children.delete(id);
+            this.forget(id, state as ChildState<unknown>);
             return;
           }
           this.adopt(state, child, true);
@@ -183,20 +192,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Stops a child for good (no restart): stop, then kill after the spec's shutdownMs. */
-  async terminateChild(id: string): Promise<void> {
+  terminateChild(id: string): Promise<void> {
+    const pending = this.terminations.get(id);
+    if (pending) return pending;
     const state = this.children.get(id);
-    if (!state) return;
+    if (!state) return Promise.resolve();
+    const done = this.terminate(id, state).finally(() => this.terminations.delete(id));
+    this.terminations.set(id, done);
+    return done;
+  }
+
+  private async terminate(id: string, state: ChildState<unknown>): Promise<void> {
     state.terminating = true;
     if (state.restartTimer) {
       clearTimeout(state.restartTimer);
       state.restartTimer = undefined;
-      this.children.delete(id);
+      this.forget(id, state);
       return;
     }
     if (state.child !== undefined) {
       await this.shutdownChild(state.spec, state.child);
     }
-    this.children.delete(id);
+    this.forget(id, state);
   }
 
   /** Kills a running child now; it is then restarted (or not) by its restart type. */
@@ -205,20 +222,32 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (state?.child !== undefined) await state.spec.kill(state.child);
   }
 
+  /** Asks the child to stop; if it has not exited within shutdownMs (stop included), kills it. */
   private async shutdownChild<C>(spec: ChildSpec<C>, child: C): Promise<void> {
-    const exited = spec.exited(child).catch(() => undefined);
+    let gone = false;
+    const exited = spec.exited(child).then(
+      () => {
+        gone = true;
+      },
+      () => {
+        gone = true;
+      },
+    );
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), spec.shutdownMs);
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, spec.shutdownMs);
     });
-    try {
-      await spec.stop(child);
-    } catch {
-      // a failing stop is followed by kill below
-    }
-    const outcome = await Promise.race([exited.then(() => 'exited' as const), timedOut]);
+    const stopped = (async () => {
+      try {
+        await spec.stop(child);
+      } catch {
+        // a failing stop is followed by kill below
+      }
+      await exited;
+    })();
+    await Promise.race([stopped, timeout]);
     clearTimeout(timer);
-    if (outcome === 'timeout') {
+    if (!gone) {
       await spec.kill(child);
       await exited;
     }

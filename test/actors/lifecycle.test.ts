@@ -104,6 +104,31 @@ describe('hibernation', () => {
   }, 180_000);
 });
 
+describe('hibernation when the thread cannot be renewed in time', () => {
+  it('wakes a session whose hibernating thread had to be killed (no stuck restart)', async () => {
+    // A 1 ms shutdown timeout: renewing the thread always takes longer, so it is terminated.
+    const server = await startServer({ toolsets: ['diagnostics'], config: { warmPool: { min: 2, max: 4 }, sessions: { hibernateAfterMs: 200, shutdownTimeoutMs: 1, requestTimeoutMs: 5_000 } } });
+    try {
+      const s = await openSession(server.url);
+      expect(structured(await callTool(server.url, s, 'whoami')).executed).toBe(1);
+      const until = Date.now() + 10_000;
+      while ((await health(server.origin)).sessions.hibernated < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect((await health(server.origin)).sessions.hibernated).toBe(1);
+      const t0 = Date.now();
+      const who = structured(await callTool(server.url, s, 'whoami'));
+      expect(who.executed).toBe(2);
+      expect(Date.now() - t0).toBeLessThan(4_000);
+      // Work that arrives while the session is hibernating is served once it is idle.
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 250 + i * 40));
+        expect(structured(await callTool(server.url, s, 'echo', { text: `x${i}` })).text).toBe(`x${i}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('SIGTERM with 100 requests in flight across 20 sessions: all 100 answered, new sessions refused, exit 0', async () => {
     const server = await startServer({ toolsets: ['diagnostics'], config: { warmPool: { min: 4, max: 20 }, shutdown: { drainTimeoutMs: 20_000 } } });
