@@ -28,6 +28,8 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   env?: Record<string, string>;
   args?: string[];
+  /** Extra arguments for node itself, before the script (e.g. `--import` of a loader hook). */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }
 
@@ -35,7 +37,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-test-'));
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ logLevel: 'info', ...opts.config }), { mode: 0o600 });
-  const args = [CLI, 'serve', '--port', '0', '--config', configFile, ...(opts.args ?? [])];
+  const args = [...(opts.nodeArgs ?? []), CLI, 'serve', '--port', '0', '--config', configFile, ...(opts.args ?? [])];
   if (opts.toolsets) args.push('--toolsets', opts.toolsets.join(','));
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,

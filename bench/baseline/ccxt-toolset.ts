@@ -1,0 +1,143 @@
+/**
+ * The benchmark baseline's ccxt toolset: the public market-data tools of `src/toolsets/ccxt`
+ * (same names, same argument and result schemas) implemented the way a single-process SDK
+ * server would — ccxt imported into the server's only thread, one shared ccxt instance per
+ * venue (exchange, market type, sandbox) with its markets loaded once, and the same cache
+ * (src/resources/ccxt/cache.ts, same TTLs: coalescing only when they are 0), so the comparison
+ * measures where the work runs, not what it does.
+ *
+ * Configured by the environment (the baseline CLI takes no config file):
+ *   MCP_BENCH_CCXT = JSON { exchange, overrides: { urls, options, enableRateLimit?, timeoutMs? },
+ *                           timeoutMs?, cache?: { tickerMs, tickersMs, orderBookMs } }
+ *
+ * Used as a toolset path: `node dist/bench/baseline/cli.js --toolsets dist/bench/baseline/ccxt-toolset.js,diagnostics`.
+ */
+import ccxt from 'ccxt';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { TtlCache } from '../../src/resources/ccxt/cache.js';
+import { classifyError } from '../../src/resources/ccxt/errors.js';
+import { venueKey, type MarketType } from '../../src/resources/ccxt/spec.js';
+import { args, out } from '../../src/toolsets/ccxt/schemas.js';
+import { defineToolset } from '../../src/toolsets/types.js';
+
+interface BenchCcxtConfig {
+  exchange: string;
+  overrides?: { urls?: Record<string, unknown>; options?: Record<string, unknown>; enableRateLimit?: boolean; timeoutMs?: number };
+  timeoutMs?: number;
+  cache?: { tickerMs?: number; tickersMs?: number; orderBookMs?: number };
+}
+
+const cfg: BenchCcxtConfig = JSON.parse(process.env.MCP_BENCH_CCXT ?? '{"exchange":"binance"}') as BenchCcxtConfig;
+const ttl = { tickerMs: cfg.cache?.tickerMs ?? 1_000, tickersMs: cfg.cache?.tickersMs ?? 1_000, orderBookMs: cfg.cache?.orderBookMs ?? 500 };
+
+type Dict = Record<string, any>;
+interface Venue {
+  exchange: string;
+  marketType: MarketType;
+  sandbox: boolean;
+}
+interface Client {
+  ex: Dict;
+  markets: Promise<unknown>;
+  cache: TtlCache;
+}
+
+/** Process-wide: every session shares one instance per venue (as one process should). */
+const clients = new Map<string, Client>();
+
+function client(v: Venue): Client {
+  const key = venueKey(v);
+  let c = clients.get(key);
+  if (!c) {
+    const Cls = (ccxt as unknown as Record<string, new (o: Dict) => Dict>)[v.exchange];
+    if (!Cls) throw new Error(`unknown exchange ${v.exchange}`);
+    const o = cfg.overrides ?? {};
+    const ex = new Cls({
+      timeout: o.timeoutMs ?? cfg.timeoutMs ?? 10_000,
+      enableRateLimit: o.enableRateLimit ?? true,
+      options: { ...(o.options ?? {}), defaultType: v.marketType },
+      ...(o.urls ? { urls: o.urls } : {}),
+    });
+    if (v.sandbox) ex.setSandboxMode(true);
+    const created: Client = { ex, markets: Promise.resolve(), cache: new TtlCache(10_000) };
+    created.markets = ex.loadMarkets().catch((err: unknown) => {
+      clients.delete(key);
+      throw err;
+    });
+    clients.set(key, created);
+    c = created;
+  }
+  return c;
+}
+
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
+
+function ticker(t: Dict) {
+  return {
+    symbol: String(t.symbol),
+    timestamp: num(t.timestamp),
+    datetime: str(t.datetime),
+    last: num(t.last),
+    bid: num(t.bid),
+    ask: num(t.ask),
+    high: num(t.high),
+    low: num(t.low),
+    open: num(t.open),
+    close: num(t.close),
+    change: num(t.change),
+    percentage: num(t.percentage),
+    vwap: num(t.vwap),
+    baseVolume: num(t.baseVolume),
+    quoteVolume: num(t.quoteVolume),
+  };
+}
+
+const levels = (side: unknown, limit: number): number[][] =>
+  (Array.isArray(side) ? side : []).slice(0, limit).map((l: unknown[]) => [num(l[0]) ?? 0, num(l[1]) ?? 0]);
+
+function venueOf(a: { exchange?: string; market_type?: MarketType; sandbox?: boolean }): Venue {
+  return { exchange: a.exchange ?? cfg.exchange, marketType: a.market_type ?? 'spot', sandbox: a.sandbox ?? false };
+}
+
+function ok<T extends Record<string, unknown>>(value: T): CallToolResult & { structuredContent: T } {
+  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
+}
+
+function fail(err: unknown): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify(classifyError(err)) }] };
+}
+
+export const toolset = defineToolset({
+  name: 'ccxt',
+  description: 'ccxt market data, in-process (benchmark baseline)',
+  register(server) {
+    server.registerTool('get_ticker', { inputSchema: args.get_ticker, outputSchema: out.get_ticker }, async (a) => {
+      try {
+        const v = venueOf(a);
+        const c = client(v);
+        await c.markets;
+        const t = await c.cache.get(`ticker ${a.symbol}`, ttl.tickerMs, async () => ticker(await c.ex.fetchTicker(a.symbol)));
+        return ok({ exchange: v.exchange, market_type: v.marketType, sandbox: v.sandbox, ticker: t });
+      } catch (err) {
+        return fail(err);
+      }
+    });
+    server.registerTool('get_order_book', { inputSchema: args.get_order_book, outputSchema: out.get_order_book }, async (a) => {
+      try {
+        const v = venueOf(a);
+        const c = client(v);
+        await c.markets;
+        const ob = await c.cache.get(`book ${a.symbol} ${a.limit}`, ttl.orderBookMs, async () => {
+          const b = await c.ex.fetchOrderBook(a.symbol, a.limit);
+          return { symbol: a.symbol, timestamp: num(b.timestamp), datetime: str(b.datetime), nonce: num(b.nonce), bids: levels(b.bids, a.limit), asks: levels(b.asks, a.limit) };
+        });
+        return ok({ exchange: v.exchange, market_type: v.marketType, sandbox: v.sandbox, ...ob });
+      } catch (err) {
+        return fail(err);
+      }
+    });
+  },
+});
+
+export default toolset;
