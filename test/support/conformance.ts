@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CONFORMANCE_BIN = join(ROOT, 'node_modules/.bin/conformance');
@@ -55,3 +56,20 @@ export async function runConformance(url: string, extraArgs: string[]) {
   }
 }
 
+
+/** Asserts a default-suite run passed whole and clean: every scenario ran, none failed or warned. */
+export function expectCleanDefaultSuite(run: { code: number | null; output: string; scenarios: Map<string, Check[]> }): void {
+  const { code, output, scenarios } = run;
+  const total = /Total: (\d+) passed, (\d+) failed/.exec(output);
+  expect(total, output).not.toBeNull();
+  expect(Number(total![2]), output).toBe(0);
+  expect(code, output).toBe(0);
+  expect([...scenarios.keys()].sort()).toEqual([...DEFAULT_SCENARIOS].sort());
+  for (const [scenario, checks] of scenarios) {
+    const statuses = checks.map((c) => c.status);
+    expect(statuses, `${scenario}: ${JSON.stringify(checks)}`).not.toContain('FAILURE');
+    expect(statuses, `${scenario}: ${JSON.stringify(checks)}`).not.toContain('WARNING');
+    expect(statuses.filter((st) => st === 'SUCCESS').length, scenario).toBeGreaterThan(0);
+  }
+  expect(Number(total![1])).toBe([...scenarios.values()].flat().filter((c) => c.status === 'SUCCESS').length);
+}
