@@ -1,0 +1,16 @@
+/**
+ * The suite's scenarios, in the order they run. A new scenario (ccxt, cua, …) is a module in this
+ * folder exporting a `Scenario` (./types.ts), added here.
+ */
+import { echo } from './echo.js';
+import { memory } from './memory.js';
+import { noisyNeighbour } from './noisy-neighbour.js';
+import { reactivation } from './reactivation.js';
+import { runaway } from './runaway.js';
+import { sessionCreation } from './session-creation.js';
+import { stdio } from './stdio.js';
+import type { Scenario } from './types.js';
+
+export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory];
+
+export type { Scenario, ScenarioContext, ScenarioOutput, ScenarioResult, Metric, Goal, Cell, Figure, NotMeasured } from './types.js';
