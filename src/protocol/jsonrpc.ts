@@ -1,6 +1,10 @@
 /**
  * JSON-RPC 2.0 message validation and classification, as the edge needs it: one message per body
  * (no batches), ids that are strings or integers, params that are objects.
+ *
+ * What passes here must also pass the MCP SDK's own (strict) message schemas in the actor: a
+ * message the SDK does not recognise is dropped there without an answer, so its request would
+ * wait for its deadline. Hence no members beyond the JSON-RPC ones, and a well-formed `_meta`.
  */
 import { McpActorsError, rpcError, type JsonRpcId } from '../errors.js';
 
@@ -32,6 +36,31 @@ export const MAX_METHOD_LENGTH = 256;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+const NOTIFICATION_KEYS = new Set(['jsonrpc', 'method', 'params']);
+const RESULT_KEYS = new Set(['jsonrpc', 'id', 'result']);
+const ERROR_KEYS = new Set(['jsonrpc', 'id', 'error']);
+const ERROR_OBJECT_KEYS = new Set(['code', 'message', 'data']);
+const RELATED_TASK = 'io.modelcontextprotocol/related-task';
+
+/** The first member of `o` not in `allowed`, if any. */
+function extraMember(o: Record<string, unknown>, allowed: ReadonlySet<string>): string | undefined {
+  for (const k in o) if (!allowed.has(k)) return k;
+  return undefined;
+}
+
+/** What is wrong with a `_meta` member (of params or of a result), if anything. */
+function badMeta(holder: Record<string, unknown> | undefined): string | undefined {
+  if (holder === undefined || !('_meta' in holder) || holder._meta === undefined) return undefined;
+  const meta = holder._meta;
+  if (!isPlainObject(meta)) return '"_meta" must be an object';
+  const token = meta.progressToken;
+  if (token !== undefined && typeof token !== 'string' && !Number.isSafeInteger(token)) return '"_meta.progressToken" must be a string or an integer';
+  const task = meta[RELATED_TASK];
+  if (task !== undefined && (!isPlainObject(task) || typeof task.taskId !== 'string')) return `"_meta.${RELATED_TASK}" must be an object with a string "taskId"`;
+  return undefined;
 }
 
 function validId(id: unknown): id is JsonRpcId {
@@ -95,25 +124,39 @@ export function classify(value: unknown, raw: string): ParsedMessage {
     }
     const params = value.params;
     if (params !== undefined && !isPlainObject(params)) throw fail('"params" must be an object');
+    const metaProblem = badMeta(params);
+    if (metaProblem) throw fail(metaProblem);
     if ('id' in value) {
       if (!validId(value.id)) {
         throw fail(`"id" must be a string (at most ${MAX_ID_LENGTH} characters) or a safe integer`);
       }
+      const extra = extraMember(value, REQUEST_KEYS);
+      if (extra !== undefined) throw fail(`a request has no "${extra.slice(0, 40)}" member`);
       return { kind: 'request', id: value.id, method, params, raw };
     }
+    const extra = extraMember(value, NOTIFICATION_KEYS);
+    if (extra !== undefined) throw fail(`a notification has no "${extra.slice(0, 40)}" member`);
     return { kind: 'notification', method, params, raw };
   }
   if (!validId(value.id)) throw fail('a response needs a string or integer "id"');
   const hasResult = 'result' in value;
   const hasError = 'error' in value;
   if (hasResult === hasError) throw fail('a response has exactly one of "result" and "error"');
-  if (hasResult && !isPlainObject(value.result)) throw fail('"result" must be an object');
+  if (hasResult) {
+    if (!isPlainObject(value.result)) throw fail('"result" must be an object');
+    const metaProblem = badMeta(value.result);
+    if (metaProblem) throw fail(metaProblem);
+  }
   if (hasError) {
     const e = value.error;
-    if (!isPlainObject(e) || !Number.isInteger(e.code) || typeof e.message !== 'string') {
+    if (!isPlainObject(e) || !Number.isSafeInteger(e.code) || typeof e.message !== 'string') {
       throw fail('"error" must be an object with an integer "code" and a string "message"');
     }
+    const extraInError = extraMember(e, ERROR_OBJECT_KEYS);
+    if (extraInError !== undefined) throw fail(`"error" has no "${extraInError.slice(0, 40)}" member`);
   }
+  const extra = extraMember(value, hasResult ? RESULT_KEYS : ERROR_KEYS);
+  if (extra !== undefined) throw fail(`a response has no "${extra.slice(0, 40)}" member`);
   return { kind: 'response', id: value.id, isError: hasError, raw };
 }
 

@@ -41,6 +41,53 @@ describe('parseMessage', () => {
     expect(codeOf('{"jsonrpc":"2.0","id":1,"error":{"code":"x","message":"m"}}')).toBe('INVALID_REQUEST');
   });
 
+  it('rejects what the SDK in the actor would silently drop: extra members, a malformed _meta', () => {
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"method":"ping","extra":1}')).toBe('INVALID_REQUEST');
+    expect(codeOf('{"jsonrpc":"2.0","method":"notifications/initialized","id2":1}')).toBe('INVALID_REQUEST');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}')).toBe('INVALID_REQUEST');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"result":{},"x":null}')).toBe('INVALID_REQUEST');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m","extra":true}}')).toBe('INVALID_REQUEST');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":5}}')).toBe('INVALID_REQUEST');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"progressToken":1.5}}}')).toBe('INVALID_REQUEST');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"io.modelcontextprotocol/related-task":{}}}}')).toBe('INVALID_REQUEST');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"result":{"_meta":[]}}')).toBe('INVALID_REQUEST');
+    // What the SDK accepts passes: loose params, _meta with extra keys, error data.
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"method":"x","params":{"_meta":{"progressToken":"p","other":1},"k":[1]}}')).toBe('ok');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m","data":{"a":1}}}')).toBe('ok');
+    expect(codeOf('{"jsonrpc":"2.0","id":1,"result":{"_meta":{"progressToken":2},"content":[]}}')).toBe('ok');
+  });
+
+  it('agrees with the SDK message schema on every message it accepts', async () => {
+    const { JSONRPCMessageSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    const fc = (await import('fast-check')).default;
+    // Mostly-valid messages of each kind, each member occasionally wrong, missing or extra.
+    const member = fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
+    const meta = fc.oneof(member, fc.record({ progressToken: fc.oneof(member, fc.integer(), fc.double()), 'io.modelcontextprotocol/related-task': fc.oneof(member, fc.record({ taskId: fc.oneof(fc.string(), member) })) }, { requiredKeys: [] }));
+    const params = fc.oneof(member, fc.record({ _meta: meta, k: member }, { requiredKeys: [] }));
+    const base = {
+      jsonrpc: fc.oneof({ weight: 9, arbitrary: fc.constant('2.0') }, { weight: 1, arbitrary: fc.constantFrom('1.0', 2) }),
+      id: fc.oneof({ weight: 6, arbitrary: fc.oneof(fc.integer(), fc.string({ maxLength: 5 })) }, { weight: 1, arbitrary: fc.oneof(fc.double(), fc.constant(null)) }),
+      other: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }),
+    };
+    const message = fc.oneof(
+      fc.record({ ...base, method: fc.oneof(fc.constantFrom('ping', 'tools/call'), fc.integer()), params }, { requiredKeys: ['jsonrpc', 'id', 'method'] }),
+      fc.record({ jsonrpc: base.jsonrpc, other: base.other, method: fc.constantFrom('notifications/progress', ''), params }, { requiredKeys: ['jsonrpc', 'method'] }),
+      fc.record({ ...base, result: fc.oneof(member, fc.record({ _meta: meta, content: member }, { requiredKeys: [] })) }, { requiredKeys: ['jsonrpc', 'id', 'result'] }),
+      fc.record({ ...base, error: fc.oneof(member, fc.record({ code: fc.oneof(fc.integer(), fc.double()), message: fc.oneof(fc.string(), member), data: member, more: member }, { requiredKeys: ['code', 'message'] })) }, { requiredKeys: ['jsonrpc', 'id', 'error'] }),
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(message, (m) => {
+        const text = JSON.stringify(m);
+        if (codeOf(text) !== 'ok') return;
+        accepted++;
+        expect(JSONRPCMessageSchema.safeParse(JSON.parse(text)).success, text).toBe(true);
+      }),
+      { seed: 7, numRuns: 5_000 },
+    );
+    expect(accepted).toBeGreaterThan(1_000);
+  });
+
   it('reports the request id of an invalid request when it could be read', () => {
     try {
       parseMessage('{"jsonrpc":"1.0","id":"r1","method":"x"}');
