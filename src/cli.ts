@@ -5,8 +5,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, readConfigFile, resolveConfig, type Config } from './config.js';
 import { unsafeBindProblem } from './edge/auth/bind-policy.js';
-import { startHttp } from './edge/http.js';
-import { runStdio } from './edge/stdio.js';
 import { createLogger } from './observability/log.js';
 import { Runtime, VERSION } from './runtime.js';
 
@@ -38,6 +36,17 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+/**
+ * Resolves on the first SIGINT or SIGTERM. Installed before anything else starts, so a signal
+ * that arrives during startup ends in a clean stop rather than the default (kill) action.
+ */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
 function loadConfig(values: { host?: string; port?: string; toolsets?: string; config?: string }): Config {
   const file = values.config ?? process.env.MCP_ACTORS_CONFIG;
   return resolveConfig({
@@ -50,28 +59,34 @@ function loadConfig(values: { host?: string; port?: string; toolsets?: string; c
 async function serve(config: Config): Promise<void> {
   const unsafe = unsafeBindProblem(config);
   if (unsafe) fail(unsafe, 2);
+  const stopped = stopSignal();
   const log = createLogger(config.logLevel);
   const rt = await Runtime.start(config, log);
+  // Each mode loads only its own edge (startup time matters, most of all for stdio).
+  const { startHttp } = await import('./edge/http.js');
   const http = await startHttp(rt);
   log.info({ url: http.url, toolsets: config.toolsets }, 'listening');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal, drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'shutting down: draining accepted requests');
-    await http.close(config.shutdown.drainTimeoutMs);
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const signal = await stopped;
+  // A second signal during the drain is ignored: accepted requests still get their answers.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+  log.info({ signal, drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'shutting down: draining accepted requests');
+  await http.close(config.shutdown.drainTimeoutMs);
+  log.info('stopped');
+  process.exit(0);
 }
 
 async function stdio(config: Config): Promise<void> {
+  const stopped = stopSignal();
   const log = createLogger(config.logLevel, { mode: 'stdio' });
-  // One session, always live: no warm spares beyond the one thread it uses.
-  const rt = await Runtime.start({ ...config, warmPool: { ...config.warmPool, min: 1, max: 1 }, sessions: { ...config.sessions, hibernateAfterMs: 0 } }, log);
-  await runStdio(rt, { drainTimeoutMs: config.sessions.requestTimeoutMs });
+  // One session, always live: one thread, no hibernation, and no lazy activation (with a single
+  // session it would only add a probe before the first answer).
+  const rt = await Runtime.start(
+    { ...config, warmPool: { ...config.warmPool, min: 1, max: 1 }, sessions: { ...config.sessions, hibernateAfterMs: 0, lazyActivation: false } },
+    log,
+  );
+  const { runStdio } = await import('./edge/stdio.js');
+  await runStdio(rt, { drainTimeoutMs: config.sessions.requestTimeoutMs, stop: stopped });
   process.exit(0);
 }
 

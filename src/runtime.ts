@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ActorThread, actorEnv } from './actors/actor-thread.js';
 import type { ActorBootData } from './actors/messages.js';
 import { SessionActor, type InitializeReply, type SessionObserver, type SessionPhase, type SessionSink, type Tenancy } from './actors/session-actor.js';
-import { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequestSchema as InitializeSchema } from '@modelcontextprotocol/sdk/types.js';
 import { newSessionRecord, type SessionRecord } from './actors/session-record.js';
 import { WarmPool } from './actors/warm-pool.js';
 import type { Config } from './config.js';
@@ -92,6 +92,8 @@ export class Runtime {
   liveThreads = 0;
   /** The initialize result of a real actor (lazy activation answers from it); undefined until probed. */
   private initTemplate: Record<string, unknown> | undefined;
+  /** The SDK's schema and version list, loaded only when lazy activation is on (they cost startup time). */
+  private sdk: { schema: typeof InitializeSchema; latest: string; supported: string[] } | undefined;
   private readonly boot: ActorBootData;
   private readonly observer: SessionObserver;
   private readonly callHandlers = new Map<string, CallHandler>();
@@ -215,8 +217,10 @@ export class Runtime {
     for (const k of rt.kinds.values()) k.pool.warm();
     await rt.pool.start();
     if (config.sessions.lazyActivation) {
+      const types = await import('@modelcontextprotocol/sdk/types.js');
+      rt.sdk = { schema: types.InitializeRequestSchema, latest: types.LATEST_PROTOCOL_VERSION, supported: types.SUPPORTED_PROTOCOL_VERSIONS };
       const t = await rt.pool.acquire();
-      const result = await probeInitialize(t, LATEST_PROTOCOL_VERSION);
+      const result = await probeInitialize(t, types.LATEST_PROTOCOL_VERSION);
       rt.initTemplate = result;
       await rt.releaseThread(t);
     }
@@ -236,13 +240,14 @@ export class Runtime {
   /** initialize without a thread: validated as the SDK validates it, negotiated as the SDK negotiates. */
   private initializeFromTemplate(msg: ParsedRequest): InitializeReply {
     const id: JsonRpcId = msg.id;
-    const parsed = InitializeRequestSchema.safeParse({ method: 'initialize', params: msg.params });
+    const sdk = this.sdk!;
+    const parsed = sdk.schema.safeParse({ method: 'initialize', params: msg.params });
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       return { json: JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32602, message: `Invalid params for initialize: ${detail}` } }) };
     }
     const requested = parsed.data.params.protocolVersion;
-    const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+    const protocolVersion = sdk.supported.includes(requested) ? requested : sdk.latest;
     return { json: JSON.stringify({ jsonrpc: '2.0', id, result: { ...this.initTemplate, protocolVersion } }), protocolVersion };
   }
 
@@ -299,9 +304,8 @@ export class Runtime {
       leaveThread: (t) => this.releaseThread(t.thread, t),
       initialize: this.initTemplate ? (m) => this.initializeFromTemplate(m) : undefined,
       acquireThread: async () => {
-        const before = this.pool.stats().coldStarts;
         const t = await this.pool.acquire();
-        this.metrics.actorStarts.inc({ kind: this.pool.stats().coldStarts > before ? 'cold' : 'warm' });
+        this.metrics.actorStarts.inc({ kind: t.handedOut });
         return t;
       },
       supervisor: this.supervisor,

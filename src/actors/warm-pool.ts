@@ -1,11 +1,18 @@
 /**
- * Spare, booted session actor threads, so a new (or waking) session does not wait for a worker
- * to start (~230 ms here for a thread that imports the MCP SDK).
+ * Booted session actor threads, handed to sessions as they need one.
  *
- * Elastic: the target number of spares follows the rate at which threads are taken (an
- * exponentially weighted moving average) times the time a thread takes to boot, between `min`
- * and `max`. A burst of new sessions grows the pool; a quiet server shrinks it back to `min`.
+ * - Spares: threads booted ahead of need, so a session does not wait ~230 ms for a worker.
+ *   The target number of spares follows the rate at which threads are taken (an exponentially
+ *   weighted moving average) times the time a boot takes, between `min` and `max`; a quiet
+ *   server shrinks back to `min`.
+ * - Waiters: when no spare is left, a session waits in line (FIFO) for the next thread that
+ *   boots or is handed back. At most `maxParallelBoots` threads boot at once, so a burst of new
+ *   sessions is served in order by boots that finish quickly, instead of hundreds of boots
+ *   slowing each other down on a few cores.
+ * - Renewed threads (a session let go of one, see ActorThread.recycle) go to the next waiter,
+ *   else back to the spares.
  */
+import { availableParallelism } from 'node:os';
 import type { Logger } from '../observability/log.js';
 import { ActorThread } from './actor-thread.js';
 
@@ -15,7 +22,7 @@ export interface WarmPoolOptions {
   /** Creates a thread (booting; `ready` resolves when it can be bound). */
   spawn(): ActorThread;
   log: Logger;
-  /** Threads booting in the background at once (cold acquisitions are never held back). */
+  /** Threads booting at once (default: the number of cores, at least 2). */
   maxParallelBoots?: number;
   /** Called when the pool's counts change, for metrics. */
   onChange?(stats: WarmPoolStats): void;
@@ -26,6 +33,7 @@ export interface WarmPoolOptions {
 export interface WarmPoolStats {
   spare: number;
   booting: number;
+  waiting: number;
   target: number;
   coldStarts: number;
   warmStarts: number;
@@ -35,9 +43,18 @@ export interface WarmPoolStats {
 const TICK_MS = 1_000;
 /** Smoothing of the acquisition rate per tick. */
 const ALPHA = 0.3;
+/** Consecutive boot failures after which waiters are failed instead of kept waiting. */
+const FAILURES_BEFORE_GIVING_UP = 3;
+
+interface Waiter {
+  resolve(t: ActorThread): void;
+  reject(e: Error): void;
+  since: number;
+}
 
 export class WarmPool {
   private readonly spare: ActorThread[] = [];
+  private readonly waiters: Waiter[] = [];
   private booting = 0;
   private acquiredThisTick = 0;
   private rate = 0; // acquisitions per second (EWMA)
@@ -45,130 +62,95 @@ export class WarmPool {
   private target: number;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
+  private readonly maxParallel: number;
   private coldStarts = 0;
   private warmStarts = 0;
-  private bootFailures = 0;
   private recycled = 0;
+  private consecutiveFailures = 0;
   private readonly tracked = new WeakSet<ActorThread>();
 
   constructor(private readonly options: WarmPoolOptions) {
     this.target = options.min;
+    this.maxParallel = options.maxParallelBoots ?? Math.max(2, availableParallelism());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
 
   stats(): WarmPoolStats {
-    return { spare: this.spare.length, booting: this.booting, target: this.target, coldStarts: this.coldStarts, warmStarts: this.warmStarts, recycled: this.recycled };
+    return {
+      spare: this.spare.length,
+      booting: this.booting,
+      waiting: this.waiters.length,
+      target: this.target,
+      coldStarts: this.coldStarts,
+      warmStarts: this.warmStarts,
+      recycled: this.recycled,
+    };
   }
 
-  /** Boots the minimum number of spares; resolves when the first one is ready (or rejects if it cannot boot). */
+  private changed(): void {
+    this.options.onChange?.(this.stats());
+  }
+
+  /** Boots the minimum number of spares; resolves when the first thread is ready (rejects if it cannot boot). */
   async start(): Promise<void> {
-    const first = this.boot();
+    const first = this.options.spawn();
+    this.booting++;
+    try {
+      await first.ready;
+    } finally {
+      this.booting--;
+    }
+    this.track(first);
+    this.spare.push(first);
     this.fill();
-    await first;
   }
 
-  /** A ready thread: a spare if there is one, otherwise a cold start. */
-  async acquire(): Promise<ActorThread> {
-    if (this.closed) throw new Error('warm pool is closed');
+  /** A ready thread: a spare now, or the next one that boots or is handed back. */
+  acquire(): Promise<ActorThread> {
+    if (this.closed) return Promise.reject(new Error('warm pool is closed'));
     this.acquiredThisTick++;
     while (this.spare.length > 0) {
       const t = this.spare.pop()!;
       if (!t.alive) continue;
       this.warmStarts++;
+      t.handedOut = 'warm';
       this.retarget();
       this.fill();
-      return t;
+      return Promise.resolve(t);
     }
-    this.coldStarts++;
-    this.retarget();
-    this.fill();
-    const started = Date.now();
-    const t = this.options.spawn();
-    await t.ready;
-    this.observeBoot(Date.now() - started);
-    return t;
+    return new Promise<ActorThread>((resolve, reject) => {
+      this.waiters.push({ resolve, reject, since: Date.now() });
+      this.retarget();
+      this.fill();
+    });
   }
 
-  private observeBoot(ms: number): void {
-    this.bootMs = this.bootMs * 0.8 + ms * 0.2;
-  }
-
-  private retarget(): void {
-    const instantaneous = Math.max(this.rate, this.acquiredThisTick * (1000 / TICK_MS));
-    const want = Math.ceil(instantaneous * (this.bootMs / 1000) * 2);
-    this.target = Math.max(this.options.min, Math.min(this.options.max, want));
-    this.options.onChange?.(this.stats());
-  }
-
-  private tick(): void {
-    this.rate = this.rate * (1 - ALPHA) + this.acquiredThisTick * (1000 / TICK_MS) * ALPHA;
-    if (this.rate < 0.05) this.rate = 0;
-    this.acquiredThisTick = 0;
-    this.retarget();
-    // Shrink: retire spares beyond the target, one per tick, so the pool decays smoothly.
-    if (this.spare.length > this.target) {
-      const t = this.spare.shift()!;
-      t.stop();
-      setTimeout(() => void t.kill('retired spare did not stop'), 2_000).unref();
-    }
-    this.fill();
-  }
-
-  private fill(): void {
-    if (this.closed) return;
-    const parallel = this.options.maxParallelBoots ?? 2;
-    while (this.spare.length + this.booting < this.target && this.booting < parallel) {
-      void this.boot().catch(() => {});
-    }
-  }
-
-  private async boot(): Promise<void> {
-    this.booting++;
-    const started = Date.now();
-    const t = this.options.spawn();
-    try {
-      await t.ready;
-      this.observeBoot(Date.now() - started);
-      this.bootFailures = 0;
-      if (this.closed) {
-        t.stop();
-        return;
-      }
-      this.addSpare(t);
-    } catch (err) {
-      this.bootFailures++;
-      this.options.log.error({ err: (err as Error).message }, 'session actor failed to boot');
-      throw err;
-    } finally {
-      this.booting--;
-      this.options.onChange?.(this.stats());
-      // After repeated boot failures, stop refilling until the next tick instead of spinning.
-      if (this.bootFailures === 0) this.fill();
-    }
-  }
-
-  /** Whether a thread that served a session may serve another one. */
-  canReuse(t: ActorThread): boolean {
-    return !this.closed && t.alive && t.reuses < this.options.maxReuses - 1;
-  }
-
-  /** Takes back a renewed thread (see ActorThread.recycle) as a spare, or retires it. */
-  giveBack(t: ActorThread): void {
-    t.onMessage = () => {};
-    if (this.closed || !t.alive || this.spare.length >= this.options.max) {
-      t.stop();
-      setTimeout(() => void t.kill('retired thread did not stop'), 2_000).unref();
+  /** Hands a ready thread to the oldest waiter, or keeps it as a spare (or retires it past max). */
+  private place(t: ActorThread, fresh: boolean): void {
+    const w = this.waiters.shift();
+    if (w) {
+      if (fresh) this.coldStarts++;
+      else this.warmStarts++;
+      t.handedOut = fresh ? 'cold' : 'warm';
+      w.resolve(t);
+      this.changed();
       return;
     }
-    this.recycled++;
-    this.addSpare(t);
-    this.options.onChange?.(this.stats());
+    if (this.closed || this.spare.length >= Math.max(this.options.max, 1)) {
+      this.retire(t);
+      return;
+    }
+    this.spare.push(t);
+    this.changed();
   }
 
-  /** A spare that dies while waiting is forgotten (one listener per thread, however often reused). */
-  private addSpare(t: ActorThread): void {
-    this.spare.push(t);
+  private retire(t: ActorThread): void {
+    t.stop();
+    setTimeout(() => void t.kill('retired thread did not stop'), 2_000).unref();
+  }
+
+  private track(t: ActorThread): void {
     if (this.tracked.has(t)) return;
     this.tracked.add(t);
     void t.exited.then(() => {
@@ -177,9 +159,78 @@ export class WarmPool {
     });
   }
 
+  private observeBoot(ms: number): void {
+    this.bootMs = this.bootMs * 0.8 + ms * 0.2;
+  }
+
+  private retarget(): void {
+    const instantaneous = Math.max(this.rate, this.acquiredThisTick * (1000 / TICK_MS));
+    const want = Math.ceil(instantaneous * (this.bootMs / 1000) * 1.5);
+    this.target = Math.max(this.options.min, Math.min(this.options.max, want));
+    this.changed();
+  }
+
+  private tick(): void {
+    this.rate = this.rate * (1 - ALPHA) + this.acquiredThisTick * (1000 / TICK_MS) * ALPHA;
+    if (this.rate < 0.05) this.rate = 0;
+    this.acquiredThisTick = 0;
+    this.retarget();
+    // Shrink: retire spares beyond the target, one per tick, so the pool decays smoothly.
+    if (this.spare.length > this.target && this.waiters.length === 0) this.retire(this.spare.shift()!);
+    this.consecutiveFailures = 0; // a new tick, a new chance to boot
+    this.fill();
+  }
+
+  private fill(): void {
+    if (this.closed || this.consecutiveFailures >= FAILURES_BEFORE_GIVING_UP) return;
+    const want = this.waiters.length + this.target;
+    while (this.spare.length + this.booting < want && this.booting < this.maxParallel) void this.boot();
+  }
+
+  private async boot(): Promise<void> {
+    this.booting++;
+    this.changed();
+    const started = Date.now();
+    const t = this.options.spawn();
+    try {
+      await t.ready;
+      this.observeBoot(Date.now() - started);
+      this.consecutiveFailures = 0;
+      this.track(t);
+      this.booting--;
+      this.place(t, true);
+    } catch (err) {
+      this.booting--;
+      this.consecutiveFailures++;
+      this.options.log.error({ err: (err as Error).message }, 'session actor failed to boot');
+      // Someone waiting for this boot gets the failure rather than waiting forever; after
+      // repeated failures everyone waiting does, and booting pauses until the next tick.
+      const failing = this.consecutiveFailures >= FAILURES_BEFORE_GIVING_UP ? this.waiters.splice(0) : this.waiters.splice(0, 1);
+      for (const w of failing) w.reject(new Error(`a session actor could not start: ${(err as Error).message}`));
+    } finally {
+      this.changed();
+      this.fill();
+    }
+  }
+
+  /** Whether a thread that served a session may serve another one. */
+  canReuse(t: ActorThread): boolean {
+    return !this.closed && t.alive && t.reuses < this.options.maxReuses - 1;
+  }
+
+  /** Takes back a renewed thread (see ActorThread.recycle): to a waiter, a spare, or retirement. */
+  giveBack(t: ActorThread): void {
+    t.onMessage = () => {};
+    if (!t.alive) return;
+    this.recycled++;
+    this.track(t);
+    this.place(t, false);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    for (const w of this.waiters.splice(0)) w.reject(new Error('the server is shutting down'));
     const threads = this.spare.splice(0);
     for (const t of threads) t.stop();
     await Promise.all(

@@ -23,6 +23,8 @@ export interface StdioOptions {
   input?: Readable;
   output?: Writable;
   drainTimeoutMs: number;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT): input is then over. */
+  stop?: Promise<unknown>;
 }
 
 /** Serves one session over stdio; resolves when the input ends (or a signal arrives) and everything is answered. */
@@ -74,9 +76,7 @@ export async function runStdio(rt: Runtime, opts: StdioOptions): Promise<void> {
       if (buffered.trim()) onLine(buffered);
       resolve();
     });
-    const onSignal = () => resolve();
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    void opts.stop?.then(() => resolve());
   });
 
   // Input is over: answer what was accepted, then stop.
