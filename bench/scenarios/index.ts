@@ -2,6 +2,7 @@
  * The suite's scenarios, in the order they run. A new scenario (ccxt, cua, …) is a module in this
  * folder exporting a `Scenario` (./types.ts), added here.
  */
+import { ccxtScenario } from './ccxt.js';
 import { echo } from './echo.js';
 import { memory } from './memory.js';
 import { noisyNeighbour } from './noisy-neighbour.js';
@@ -11,6 +12,6 @@ import { sessionCreation } from './session-creation.js';
 import { stdio } from './stdio.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory];
+export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory, ccxtScenario];
 
 export type { Scenario, ScenarioContext, ScenarioOutput, ScenarioResult, Metric, Goal, Cell, Figure, NotMeasured } from './types.js';

@@ -36,12 +36,19 @@ export const ccxtAccountSchema = z
   .object({
     /** What tools call the account (`account: "main"`); never a credential. */
     name: z.string().regex(ACCOUNT_NAME, 'letters, digits, "_", "." and "-" (1–64)'),
+    /** The ccxt exchange id it trades on (one of ccxt.exchanges). */
     exchange: exchangeId,
+    /** API key (the file holding it must be private: mode 0600). */
     apiKey: credential,
+    /** API secret. */
     secret: credential,
+    /** API passphrase, for exchanges that have one (okx, kucoin, …). */
     password: credential.optional(),
+    /** Account uid, for exchanges that need one. */
     uid: credential.optional(),
+    /** The market type its client trades. */
     marketType: z.enum(MARKET_TYPES).default('spot'),
+    /** Trade on the exchange's sandbox/testnet. */
     sandbox: z.boolean().default(false),
     /** Only sessions of these principals see the account (`token:<name>` / `oauth:<subject>`, or a bare static-token principal name); absent = every session. */
     principals: z.array(z.string().min(1).max(128)).min(1).optional(),
@@ -52,39 +59,59 @@ export type CcxtAccountConfig = z.infer<typeof ccxtAccountSchema>;
 
 export const ccxtOverrideSchema = z
   .object({
+    /** Deep-merged into the ccxt instance's `urls`: base URLs (a test exchange, a proxy). */
     urls: z.record(z.string(), z.unknown()).optional(),
+    /** Deep-merged into the ccxt instance's `options`. */
     options: z.record(z.string(), z.unknown()).optional(),
+    /** ccxt's request timeout for this exchange (default ccxt.timeoutMs). */
     timeoutMs: z.number().int().min(1).optional(),
+    /** ccxt's client-side rate limiter (default on). */
     enableRateLimit: z.boolean().optional(),
+    /** ccxt's `rateLimit`: ms between requests of weight 1 (default: ccxt's value for the exchange). */
     rateLimitMs: z.number().min(0).optional(),
   })
   .strict();
 
 export const ccxtConfigSchema = z
   .object({
+    /** Exchange-host threads: the only threads that load ccxt (~0.5 s and ~80 MB each); supervised, restarted when they crash. */
     hosts: z.number().int().min(1).max(32).default(2),
+    /** The exchanges sessions may use (ccxt ids). */
     exchanges: z.array(exchangeId).min(1).default(DEFAULT_EXCHANGES),
+    /** The exchange a tool uses when none is named (default: the first of ccxt.exchanges). */
     defaultExchange: exchangeId.optional(),
+    /** ccxt's own request timeout; a tool's deadline (sessions.requestTimeoutMs, per-toolset overrides) bounds the whole call. */
     timeoutMs: positive(10_000),
+    /** Per-exchange construction overrides, keyed by exchange id. */
     overrides: z.record(z.string(), ccxtOverrideSchema).default({}),
+    /** ccxt instances (shared public + dedicated credentialed) across all hosts; at the limit the least recently used idle one is closed, else a lease waits. */
     maxClients: positive(64),
+    /** Leases held at once by all sessions; beyond it a lease waits (ccxt.leaseWaitMs). */
     maxLeases: positive(1024),
+    /** How long a lease may wait for a free slot before failing with LEASE_TIMEOUT. */
     leaseWaitMs: positive(10_000),
+    /** A client nobody leases is closed after this long (0 = as soon as its last lease ends). */
     idleTtlMs: ms(300_000),
     cache: z
       .object({
+        /** How long a ticker is served from the exchange host's cache (0 = coalescing only). */
         tickerMs: ms(1_000),
+        /** The same for get_tickers. */
         tickersMs: ms(1_000),
+        /** The same for order books. */
         orderBookMs: ms(500),
+        /** Cached results kept per public client at most. */
         maxEntries: positive(10_000),
       })
       .strict()
       .prefault({}),
+    /** Named exchange accounts tools may use (by name). `<EXCHANGE>_API_KEY` + `_SECRET` (+ `_PASSWORD`, `_UID`, `_SANDBOX`) in the environment add one named after the exchange. */
     accounts: z.array(ccxtAccountSchema).default([]),
     sessionCredentials: z
       .object({
         /** Accept credentials from the HTTP client at initialize, bound to that session only. */
         enabled: z.boolean().default(true),
+        /** The initialize request header carrying them (lower-case): base64 or raw JSON of one account or a list. */
         header: z
           .string()
           .regex(/^[a-z0-9-]+$/, 'a lowercase header name')
