@@ -3,7 +3,7 @@
  * 100×50, against both servers, with the load generator (`runLoad`) in the bench process.
  */
 import { runLoad, type LoadResult } from '../../src/bench/index.js';
-import type { Health, ServerKind, ServerProcess } from '../servers.js';
+import { waitFor, type Health, type ServerKind, type ServerProcess } from '../servers.js';
 import type { Goal, Metric, Scenario, ScenarioContext, ScenarioOutput } from './types.js';
 import { fmt, isFigure, Series } from './util.js';
 
@@ -52,8 +52,8 @@ export const echo: Scenario = {
   definition:
     'Closed-loop load: `callers` concurrent callers, spread round-robin over `sessions` open sessions, each calling ' +
     '`echo{text:"hello"}` again as soon as its previous call returns. Warm-up (excluded: 1, 2.5 and 5 s — long enough for ' +
-    'mcp-actors to boot a thread for each session in use and refill its warm pool), then 4 s measured; throughput = completed calls ÷ measured wall time; latency = round trip of each ok call. With 100×50 ' +
-    'the load generator opens 100 sessions but its 50 callers, spread round-robin, use the first 50 (the other 50 stay open and idle). ' +
+    'mcp-actors to boot a thread for each session in use), then, for mcp-actors, a wait until its warm pool has stopped booting, then 4 s measured; throughput = completed calls ÷ measured wall time; latency = round trip of each ok call. With 100×50 ' +
+    'each of the 50 callers takes turns over its own 2 of the 100 sessions, so all 100 are exercised. ' +
     '`--quick` runs 1×1, 4×4 and 10×5 instead.',
   estimateSec(rounds, quick) {
     // Per server and shape: warm-up + measurement + opening and closing sessions.
@@ -98,6 +98,11 @@ export const echo: Scenario = {
                 seed: ctx.seed,
                 timeoutMs: 30_000,
                 sessionOpenParallelism: 8,
+                // Ours: measure once the warm pool has finished refilling behind the sessions the
+                // warm-up activated (booting threads would compete with the measured calls).
+                beforeMeasure: async () => {
+                  if (kind === 'ours') await waitFor(async () => ((await server.health(2_000))?.warmPool.booting ?? 0) === 0, 10_000, 100);
+                },
               });
             } catch (err) {
               notes.push(`round ${round + 1}, ${kind} ${shapeLabel(shape)}: ${(err as Error).message}`);

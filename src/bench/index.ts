@@ -10,7 +10,7 @@ import { progressLine } from './progress.js';
 import { formatReport } from './report.js';
 import { LoadOptionsError, runLoad } from './run.js';
 
-export { runLoad, LoadOptionsError } from './run.js';
+export { runLoad, LoadOptionsError, spreadCallers } from './run.js';
 export type { LoadOptions, LoadResult, ProgressSnapshot, ToolStats } from './run.js';
 export type { MixEntry } from './scenario.js';
 export { pickSequence, loadScenarioFile } from './scenario.js';

@@ -42,6 +42,8 @@ export interface LoadOptions {
   warmupCalls?: number;
   /** Warm-up seconds before measuring, excluded from the statistics. */
   warmupSec?: number;
+  /** Awaited after the warm-up and before measuring (e.g. to let the server settle). */
+  beforeMeasure?: () => Promise<void>;
   /** Seed of the PRNG that draws from the mix (default 1). */
   seed?: number;
   /** Per-call timeout in ms (default 30000). Also bounds each session's initialize. */
@@ -237,6 +239,16 @@ interface PhaseSpec {
   progressIntervalMs: number;
 }
 
+/**
+ * Each caller's share of the sessions: with fewer sessions than callers, callers share sessions
+ * round-robin; with more sessions than callers, each caller takes turns over its own sessions,
+ * so every session is exercised.
+ */
+export function spreadCallers<T>(sessions: readonly T[], concurrency: number): T[][] {
+  const n = sessions.length;
+  return Array.from({ length: concurrency }, (_, i) => (n > concurrency ? sessions.filter((_, j) => j % concurrency === i) : [sessions[i % n]!]));
+}
+
 async function runPhase(spec: PhaseSpec, rec: Recorder): Promise<number> {
   const { prepared, pick, timeoutMs, shouldStop } = spec;
   let remaining = spec.calls ?? Number.POSITIVE_INFINITY;
@@ -248,8 +260,11 @@ async function runPhase(spec: PhaseSpec, rec: Recorder): Promise<number> {
     remaining--;
     return true;
   };
-  const caller = async (session: BenchSession): Promise<void> => {
+  /** A caller's calls go round-robin over its share of the sessions. */
+  const caller = async (mine: BenchSession[]): Promise<void> => {
+    let k = 0;
     while (claim()) {
+      const session = mine[k++ % mine.length]!;
       const c = prepared[pick()]!;
       rec.inFlight++;
       const t0 = performance.now();
@@ -284,8 +299,10 @@ async function runPhase(spec: PhaseSpec, rec: Recorder): Promise<number> {
     ticker.unref();
   }
   try {
-    const n = spec.sessions.length;
-    await Promise.all(Array.from({ length: spec.concurrency }, (_, i) => caller(spec.sessions[i % n]!)));
+    // Callers are spread over the sessions: with fewer sessions than callers several callers share
+    // a session; with more sessions than callers each caller takes turns over its own share, so
+    // every session is exercised (100 sessions × 50 callers uses all 100).
+    await Promise.all(spreadCallers(spec.sessions, spec.concurrency).map((mine) => caller(mine)));
   } finally {
     if (ticker) clearInterval(ticker);
   }
@@ -360,6 +377,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       warmup = { calls: wrec.completed, ok: wrec.ok, durationSec: round3(ms / 1000) };
     }
 
+    await options.beforeMeasure?.();
     const rec = new Recorder(slots, prepared.length > 1);
     const cpu0 = process.cpuUsage();
     const wallMs = await runPhase(

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchCommand, percentile, pickSequence, runLoad, type LoadResult, type MixEntry } from '../../src/bench/index.js';
+import { spreadCallers } from '../../src/bench/index.js';
 import { Http1ResponseParser, HttpParseError } from '../../src/bench/http1-parser.js';
 import { ReplyReader, type HttpOutcome } from '../../src/bench/reply.js';
 import { shellWords } from '../../src/bench/shell-words.js';
@@ -662,5 +663,20 @@ process.stdin.on('data', (c) => {
     expect(r.calls).toEqual({ total: 20, ok: 19, errors: 1 });
     expect(r.errorsByKind).toEqual({ conn_child_exited: 1 });
     expect(r.durationSec).toBeLessThan(10);
+  });
+});
+
+describe('spreadCallers', () => {
+  it('exercises every session when there are more sessions than callers (100 × 50)', () => {
+    const sessions = Array.from({ length: 100 }, (_, i) => i);
+    const shares = spreadCallers(sessions, 50);
+    expect(shares).toHaveLength(50);
+    expect(shares.flat().sort((a, b) => a - b)).toEqual(sessions); // each session once, none left out
+    expect(shares.every((s) => s.length === 2)).toBe(true);
+  });
+  it('shares sessions round-robin when there are more callers than sessions (20 × 40)', () => {
+    const shares = spreadCallers(['a', 'b', 'c', 'd'], 10);
+    expect(shares.map((s) => s.length)).toEqual(Array(10).fill(1));
+    expect(shares.flat()).toEqual(['a', 'b', 'c', 'd', 'a', 'b', 'c', 'd', 'a', 'b']);
   });
 });
