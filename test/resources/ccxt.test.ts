@@ -119,7 +119,7 @@ beforeAll(async () => {
           overrides: { binance },
           timeoutMs: TIMEOUT_MS,
           leaseWaitMs: 60_000, // bounds the host's cold start too (lease-client: wait + 10 s)
-          cache: { tickerMs: 5_000, orderBookMs: 2_000 },
+          cache: { tickerMs: 60_000, orderBookMs: 2_000 }, // long: the 20 sessions' first calls may spread over seconds on a loaded machine
           testHooks: true,
           accounts: [
             { name: 'alice', exchange: 'binance', ...ALICE, principals: ['tenant-a'] },
