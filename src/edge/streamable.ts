@@ -19,6 +19,8 @@ export type { EdgeEnv };
 type Ctx = Context<EdgeEnv>;
 
 export const SESSION_HEADER = 'mcp-session-id';
+/** Oversized bodies up to this multiple of http.maxBodyBytes are drained rather than cut off. */
+const DRAIN_FACTOR = 4;
 export const VERSION_HEADER = 'mcp-protocol-version';
 
 export class StreamableEdge {
@@ -98,7 +100,14 @@ export class StreamableEdge {
     }
     if (!isJsonContentType(header(c, 'content-type'))) return this.reject(rpcError('UNSUPPORTED_MEDIA_TYPE'));
     const body = await this.readBody(c);
-    if (body instanceof McpActorsError) return this.reject(body, null, { connection: 'close' });
+    if (body instanceof McpActorsError) {
+      // A declared body up to DRAIN_FACTOR × the limit is read and discarded after the 413, so the
+      // client (still uploading) can read the answer and keep its connection; anything larger, or
+      // undeclared, ends with the connection.
+      const declared = Number(header(c, 'content-length'));
+      const drain = body.code === 'PAYLOAD_TOO_LARGE' && declared <= DRAIN_FACTOR * this.rt.config.http.maxBodyBytes;
+      return this.reject(body, null, drain ? {} : { connection: 'close' });
+    }
     if (!isUtf8(body)) return this.reject(rpcError('INVALID_UTF8'));
     let msg: ParsedMessage;
     try {
