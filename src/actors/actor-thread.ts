@@ -59,7 +59,8 @@ export class ActorThread {
       resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb, ...(options.youngGenerationMb ? { maxYoungGenerationSizeMb: options.youngGenerationMb } : {}) },
     });
     // A toolset's console.log must never reach stdout (it carries MCP in stdio mode).
-    this.worker.stdout.pipe(process.stderr, { end: false });
+    // Forwarded with a listener, not pipe(): a pipe per thread adds listeners to process.stderr.
+    this.worker.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
 
     this.ready = new Promise<void>((resolve, reject) => {
       const onBootMessage = (m: FromActor) => {

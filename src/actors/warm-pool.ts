@@ -57,7 +57,9 @@ export class WarmPool {
   private readonly waiters: Waiter[] = [];
   private booting = 0;
   private acquiredThisTick = 0;
-  private rate = 0; // acquisitions per second (EWMA)
+  private returnedThisTick = 0;
+  /** Net demand for threads: taken minus handed back, per second (EWMA). Renewed threads come back, so only the rest needs boots. */
+  private rate = 0;
   private bootMs = 250; // EWMA of observed boot time
   private target: number;
   private closed = false;
@@ -137,7 +139,9 @@ export class WarmPool {
       this.changed();
       return;
     }
-    if (this.closed || this.spare.length >= Math.max(this.options.max, 1)) {
+    // Past max, a ready thread is retired — unless a boot is in flight (retiring a warm thread
+    // while booting a cold one would only waste the boot); the tick trims the surplus later.
+    if (this.closed || (this.spare.length >= Math.max(this.options.max, 1) && this.booting === 0)) {
       this.retire(t);
       return;
     }
@@ -164,16 +168,18 @@ export class WarmPool {
   }
 
   private retarget(): void {
-    const instantaneous = Math.max(this.rate, this.acquiredThisTick * (1000 / TICK_MS));
+    const instantaneous = Math.max(this.rate, Math.max(0, this.acquiredThisTick - this.returnedThisTick) * (1000 / TICK_MS));
     const want = Math.ceil(instantaneous * (this.bootMs / 1000) * 1.5);
     this.target = Math.max(this.options.min, Math.min(this.options.max, want));
     this.changed();
   }
 
   private tick(): void {
-    this.rate = this.rate * (1 - ALPHA) + this.acquiredThisTick * (1000 / TICK_MS) * ALPHA;
+    const net = Math.max(0, this.acquiredThisTick - this.returnedThisTick);
+    this.rate = this.rate * (1 - ALPHA) + net * (1000 / TICK_MS) * ALPHA;
     if (this.rate < 0.05) this.rate = 0;
     this.acquiredThisTick = 0;
+    this.returnedThisTick = 0;
     this.retarget();
     // Shrink: retire spares beyond the target, one per tick, so the pool decays smoothly.
     if (this.spare.length > this.target && this.waiters.length === 0) this.retire(this.spare.shift()!);
@@ -223,6 +229,7 @@ export class WarmPool {
     t.onMessage = () => {};
     if (!t.alive) return;
     this.recycled++;
+    this.returnedThisTick++;
     this.track(t);
     this.place(t, false);
   }

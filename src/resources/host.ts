@@ -47,7 +47,8 @@ export class ResourceHost {
       stdout: true,
       ...(heapLimitMb ? { resourceLimits: { maxOldGenerationSizeMb: heapLimitMb } } : {}),
     });
-    this.worker.stdout.pipe(process.stderr, { end: false });
+    // Forwarded with a listener, not pipe(): a pipe per thread adds listeners to process.stderr.
+    this.worker.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     this.worker.on('error', (err) => (this.lastError = err));
     let onBoot: (m: FromHost) => void = () => {};
     this.ready = new Promise<void>((resolve, reject) => {

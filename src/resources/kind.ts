@@ -98,6 +98,17 @@ export class ResourceKind<S = unknown> {
       return existing;
     }
     const id = `${this.o.kind}-host-${i}`;
+    if (this.o.supervisor.has(id)) {
+      // Its host died and the supervisor is restarting it (with backoff): wait for the new one.
+      const deadline = Date.now() + this.o.opTimeoutMs;
+      while (Date.now() < deadline && !this.hosts[i]?.alive && this.o.supervisor.has(id)) await new Promise((r) => setTimeout(r, 20));
+      const h = this.hosts[i];
+      if (h?.alive) {
+        await h.ready;
+        return h;
+      }
+      if (this.o.supervisor.has(id)) throw Object.assign(new Error(`the ${this.o.kind} host is restarting; try again`), { code: 'RESOURCE_UNAVAILABLE' });
+    }
     if (!this.o.supervisor.has(id)) {
       await this.o.supervisor.startChild<ResourceHost>({
         id,
@@ -162,6 +173,12 @@ export class ResourceKind<S = unknown> {
         void Promise.race([host.exited, new Promise((r) => setTimeout(r, 5_000))]).then(() => host.kill('did not stop in time'));
       }
     }
+  }
+
+  /** Starts every shared host now (their factories' init runs — e.g. importing ccxt — before the first lease needs it). */
+  async startHosts(): Promise<void> {
+    if (this.o.placement.mode !== 'shared') return;
+    await Promise.all(Array.from({ length: this.o.placement.hosts }, (_, i) => this.sharedHost(i)));
   }
 
   async close(): Promise<void> {

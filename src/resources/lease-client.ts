@@ -43,7 +43,9 @@ export function leaseService(call: RuntimeCall): LeaseService {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       let granted: { lid: string; label: string; port: MessagePort };
       try {
-        granted = (await call('lease.acquire', { kind, spec, waitMs, waitId }, (waitMs ?? 120_000) + 10_000)) as typeof granted;
+        // The main thread always answers (a grant, its wait deadline, or a creation failure bounded
+        // by the kind's own timeouts); this deadline only guards against a main thread gone wrong.
+        granted = (await call('lease.acquire', { kind, spec, waitMs, waitId }, (waitMs ?? 120_000) + 120_000)) as typeof granted;
       } finally {
         opts.signal?.removeEventListener('abort', onAbort);
       }

@@ -84,24 +84,38 @@ export function connect<T extends object>(port: MessagePort, options: ConnectOpt
   let isLost = false;
   let markLost!: () => void;
   const lost = new Promise<void>((resolve) => (markLost = resolve));
+  const lostError = () => new RpcError('RESOURCE_LOST', `${options.label} is gone (its actor stopped or the lease ended)`);
+  /** Calls in flight: each is settled exactly once, by its answer, its deadline or the loss. */
+  const pending = new Set<(err: Error) => void>();
   const onLost = () => {
     if (isLost) return;
     isLost = true;
     markLost();
+    for (const fail of pending) fail(lostError());
+    pending.clear();
   };
   port.once('close', onLost);
-  const lostError = () => new RpcError('RESOURCE_LOST', `${options.label} is gone (its actor stopped or the lease ended)`);
 
   const call = (method: string, args: unknown[]): Promise<unknown> => {
     if (isLost) return Promise.reject(lostError());
     const ms = options.methodTimeoutsMs?.[method] ?? options.timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RpcError('TIMEOUT', `${options.label}: ${method} did not answer within ${ms} ms`)), ms);
+    return new Promise<unknown>((resolve, reject) => {
+      let done = false;
+      const settle = (fn: () => void) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        pending.delete(fail);
+        fn();
+      };
+      const fail = (err: Error) => settle(() => reject(err));
+      const timer = setTimeout(() => fail(new RpcError('TIMEOUT', `${options.label}: ${method} did not answer within ${ms} ms`)), ms);
+      pending.add(fail);
+      (remote[method] as (...a: unknown[]) => Promise<unknown>)(...args).then(
+        (v) => settle(() => resolve(v)),
+        (e: unknown) => settle(() => reject(e)),
+      );
     });
-    const gone = lost.then(() => Promise.reject(lostError()));
-    const pending = (remote[method] as (...a: unknown[]) => Promise<unknown>)(...args);
-    return Promise.race([pending, deadline, gone]).finally(() => clearTimeout(timer));
   };
 
   return new Proxy({} as RemoteObject<T>, {
