@@ -124,8 +124,9 @@ export const cuaSchema = z
     healthIntervalMs: ms(5_000),
     /** Deadline of starting, resetting and stopping a computer. */
     opTimeoutMs: positive(30_000),
-    /** Screen size of xvfb computers (a remote computer has its own). */
+    /** Screen width of xvfb computers (a remote computer has its own size). */
     width: z.number().int().min(16).max(8192).default(1024),
+    /** Screen height of xvfb computers. */
     height: z.number().int().min(16).max(8192).default(768),
     /** xvfb: extra environment of the desktop's programs (terminals), e.g. {"HOME": "/srv/desk"}. */
     desktopEnv: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
@@ -150,7 +151,7 @@ export const cuaSchema = z
       .object({
         /** Messages API origin (env ANTHROPIC_BASE_URL; default https://api.anthropic.com). */
         baseUrl: z.string().min(1).optional(),
-        /** env ANTHROPIC_API_KEY; never logged or shown. */
+        /** The Messages API key (env ANTHROPIC_API_KEY); never logged or shown. Without one, run_cua_task reports it missing. */
         apiKey: z.string().min(1).optional(),
         /** Model id (env CUA_MODEL_NAME). */
         model: z.string().min(1).optional(),
@@ -158,8 +159,13 @@ export const cuaSchema = z
         maxImages: z.number().int().min(1).optional(),
         /** Most agent steps per task (env CUA_MAX_STEPS; default 30). */
         maxSteps: z.number().int().min(1).optional(),
+        /** max_tokens of each model request (default 4096). */
         maxTokens: z.number().int().min(1).optional(),
-        /** Time budget of one task. */
+        /**
+         * Time budget of one task. Unless sessions.toolTimeoutsMs says otherwise, run_cua_task's
+         * deadline is waitTimeoutMs + this + 15 s, run_multi_cua_tasks' waitTimeoutMs + 3 × this +
+         * 15 s, and the other cua tools' (sessions.toolsetTimeoutsMs.cua) waitTimeoutMs + 60 s.
+         */
         taskDeadlineMs: positive(300_000),
       })
       .strict()

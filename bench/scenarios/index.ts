@@ -3,6 +3,7 @@
  * folder exporting a `Scenario` (./types.ts), added here.
  */
 import { ccxtScenario } from './ccxt.js';
+import { cua } from './cua.js';
 import { echo } from './echo.js';
 import { memory } from './memory.js';
 import { noisyNeighbour } from './noisy-neighbour.js';
@@ -12,6 +13,6 @@ import { sessionCreation } from './session-creation.js';
 import { stdio } from './stdio.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory, ccxtScenario];
+export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory, ccxtScenario, cua];
 
 export type { Scenario, ScenarioContext, ScenarioOutput, ScenarioResult, Metric, Goal, Cell, Figure, NotMeasured } from './types.js';
