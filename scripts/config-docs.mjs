@@ -113,6 +113,17 @@ async function main() {
     for (const [k, v] of Object.entries(mod)) if (v?._zod) named.set(unwrap(v), k);
   }
   const comments = commentsFrom(sources);
+  // Members of named object schemas, by identity: a derived schema (e.g. .partial()) wraps the
+  // same member schemas, so its keys still find their comments.
+  const memberDocs = new Map();
+  for (const [schemaObj, constName] of named) {
+    const def = schemaObj?._zod?.def;
+    if (def?.type !== 'object') continue;
+    for (const [k, v] of Object.entries(def.shape)) {
+      const text = comments.get(constName)?.get(k);
+      if (text) memberDocs.set(unwrap(v), text);
+    }
+  }
   const defaults = schema.parse({});
   const rows = [];
 
@@ -125,7 +136,7 @@ async function main() {
     }
     const def = inner?._zod?.def;
     const key = path.join('.');
-    const describe = () => comments.get(constName)?.get(constPath.join('.')) ?? '';
+    const describe = () => comments.get(constName)?.get(constPath.join('.')) ?? memberDocs.get(inner) ?? '';
     if (def?.type === 'object') {
       if (path.length > 0) {
         const text = describe();

@@ -23,7 +23,9 @@ export const restartIntensitySchema = z
 
 export const backoffSchema = z
   .object({
+    /** Delay before the first restart; it doubles with each further restart in the window… */
     baseMs: ms(50),
+    /** …up to this. */
     maxMs: ms(5_000),
     /** Fraction of the delay randomised (0 = none, 1 = full jitter). */
     jitter: z.number().min(0).max(1).default(0.5),
@@ -175,18 +177,24 @@ export const cuaSchema = z
 
 export const configSchema = z
   .object({
+    /** Address to listen on (flag --host, env HOST). Anything but loopback requires authentication. */
     host: z.string().min(1).default('127.0.0.1'),
+    /** Port to listen on, 0 = any free port (flag --port, env PORT). */
     port: z.number().int().min(0).max(65535).default(3000),
     /** Built-in toolset names or paths to toolset modules. */
     toolsets: z.array(z.string().min(1)).min(1).default(['everything']),
     /** Per-toolset configuration, keyed by toolset name; a toolset sees its own section as ctx.config. */
     toolsetConfig: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    /** Log level of the JSON lines on stderr (env LOG_LEVEL). */
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
     http: z
       .object({
+        /** The MCP endpoint's path. */
         path: z.string().startsWith('/').default('/mcp'),
+        /** Largest request body; beyond it 413. */
         maxBodyBytes: positive(4 * 1024 * 1024),
+        /** Deepest JSON nesting accepted in a body; beyond it 400 (checked before parsing). */
         maxJsonDepth: positive(64),
         /** Host header values accepted besides loopback names (with or without port). */
         allowedHosts: z.array(z.string()).default([]),
@@ -198,6 +206,7 @@ export const configSchema = z
         sseRetryMs: positive(1_000),
         /** Events kept per session for Last-Event-ID resumption. */
         eventStoreMaxEvents: positive(1_000),
+        /** …and at most this many bytes of them; the oldest are evicted first. */
         eventStoreMaxBytes: positive(4 * 1024 * 1024),
         /** Seconds a client is told to wait (Retry-After) when the server is full or draining. */
         retryAfterSeconds: positive(5),
@@ -234,6 +243,7 @@ export const configSchema = z
         deadlineGraceMs: positive(2_000),
         /** Deadline overrides by tool name, then by toolset name. */
         toolTimeoutsMs: z.record(z.string(), positive(15_000)).default({}),
+        /** Deadline overrides by toolset name (for every tool the toolset registered). */
         toolsetTimeoutsMs: z.record(z.string(), positive(15_000)).default({}),
         /** V8 old-generation heap limit per session actor (worker resourceLimits). */
         heapLimitMb: positive(256),
@@ -282,15 +292,25 @@ export const configSchema = z
             factory: z.string().min(1),
             /** "per-instance" (one thread each) or the number of shared host threads. */
             hosts: z.union([z.literal('per-instance'), z.number().int().min(1).max(64)]).default(1),
+            /** Many leases per instance (one instance per distinct spec), or one lease each. */
             shared: z.boolean().default(false),
+            /** Instances alive at once (at the limit, the least recently used idle one is evicted). */
             maxInstances: positive(4),
+            /** Leases held at once across all sessions. */
             maxLeases: positive(64),
+            /** Instances kept started even when idle. */
             minInstances: z.number().int().min(0).default(0),
+            /** How long a lease may wait for a free instance before LEASE_TIMEOUT. */
             waitTimeoutMs: positive(30_000),
+            /** Idle instances are destroyed after this long (0 = as soon as released). */
             idleTtlMs: ms(300_000),
+            /** Reset an instance (the factory's reset) before its next lease. */
             resetOnRelease: z.boolean().default(true),
+            /** How often each instance's health is checked (0 = never). */
             healthIntervalMs: ms(10_000),
+            /** Deadline of creating, resetting and destroying an instance. */
             opTimeoutMs: positive(30_000),
+            /** Passed to the factory (FactoryContext.config). */
             config: z.record(z.string(), z.unknown()).default({}),
           })
           .strict(),
@@ -301,6 +321,7 @@ export const configSchema = z
       .object({
         /** Spare session actors kept booted so a session never waits for a worker to start. */
         min: z.number().int().min(0).default(2),
+        /** At most this many spares are kept (bursts grow the pool toward it; quiet shrinks it to min). */
         max: z.number().int().min(0).default(32),
         /**
          * Sessions a thread may serve one after another (renewed in between: fresh McpServer and
