@@ -54,6 +54,7 @@ export const staticTokenSchema = z
     token: z.string().min(16).max(4096).regex(/^[\x21-\x7e]+$/, 'visible ASCII only'),
     /** Who the token belongs to: sessions are bound to it, limits are counted per principal. */
     principal: z.string().min(1).max(128).regex(/^[^\x00-\x1f\x7f]+$/, 'no control characters'),
+    /** "admin": may list sessions (/sessions) and end other principals' sessions. */
     roles: z.array(z.enum(ROLES)).default([]),
     /** Overrides of auth.limits for this principal. */
     limits: principalLimitsSchema.partial().optional(),
@@ -69,7 +70,12 @@ export const oauthSchema = z
     /** Where its JSON Web Key Set is fetched (cached, refetched on an unknown `kid` at most every 30 s)… */
     jwksUri: z.url({ protocol: /^https?$/ }).optional(),
     /** …or a key set given inline (offline deployments, tests). Exactly one of the two. */
-    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    jwks: z
+      .object({
+        /** Public JWKs (RFC 7517), each with its kid. */
+        keys: z.array(z.record(z.string(), z.unknown())).min(1),
+      })
+      .optional(),
     /** Accepted `aud` values; defaults to auth.resource (the MCP spec: tokens must be issued for this server). */
     audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     /** Scopes every token must carry (403 insufficient_scope otherwise). */
@@ -78,10 +84,13 @@ export const oauthSchema = z
     adminScope: z.string().min(1).optional(),
     /** The claim naming the principal. */
     principalClaim: z.string().min(1).default('sub'),
+    /** Accepted signature algorithms (asymmetric only by default; "none" is never accepted). */
     algorithms: z.array(z.string().min(1)).min(1).default(DEFAULT_JWT_ALGORITHMS),
+    /** Leeway for exp/nbf/iat against clock skew between this server and the issuer. */
     clockToleranceSeconds: z.number().int().min(0).max(600).default(30),
     /** Advertised in the protected-resource metadata; defaults to [issuer]. */
     authorizationServers: z.array(z.url()).optional(),
+    /** How long fetching the JWKS may take; past it requests get 503 (not 401) with Retry-After. */
     jwksTimeoutMs: positive(5_000),
   })
   .strict();
@@ -101,6 +110,7 @@ export const authSchema = z
      * something in front (a reverse proxy, a service mesh) authenticates every request.
      */
     allowUnauthenticatedRemote: z.boolean().default(false),
+    /** Limits of every authenticated principal (a token's own `limits` override them). */
     limits: principalLimitsSchema.prefault({}),
   })
   .strict();
