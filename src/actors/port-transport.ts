@@ -18,6 +18,16 @@ export interface PortTransportOptions {
   onResponse?(id: string | number): void;
 }
 
+/**
+ * JSON.stringify quietly drops functions and symbols; a result that holds one is not what the
+ * tool meant to send, so it is refused like a cycle or a BigInt (and answered with an error).
+ */
+function strictJson(_key: string, value: unknown): unknown {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol') throw new TypeError(`a ${t} is not JSON data`);
+  return value;
+}
+
 function kindOf(m: JSONRPCMessage): OutKind {
   if ('method' in m) return 'id' in m ? 'request' : 'notification';
   return 'response';
@@ -47,7 +57,7 @@ export class PortTransport implements Transport {
     let json: string;
     let failed = false;
     try {
-      json = JSON.stringify(message);
+      json = JSON.stringify(message, strictJson);
       if (json.length > this.options.maxMessageChars) {
         throw new Error(`the message is ${json.length} characters, over the ${this.options.maxMessageChars} limit`);
       }

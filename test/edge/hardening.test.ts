@@ -315,15 +315,14 @@ describe('tool results that cannot cross the thread boundary', () => {
     await bystanderStillWorks();
   });
 
-  // JSON.stringify silently drops functions and symbols, so today such a result arrives with the
-  // value missing rather than as an error. The fix belongs in PortTransport (a strict replacer);
-  // flip these to it() once it lands.
-  it.fails('a function in a result gets a clear JSON-RPC error (not silently dropped)', async () => {
+  // JSON.stringify would silently drop functions and symbols; PortTransport's strict replacer
+  // refuses them, so the client gets an error instead of a result with a value missing.
+  it('a function in a result gets a clear JSON-RPC error (not silently dropped)', async () => {
     const s = await openSession(server.url);
     const res = await callTool(server.url, s, 'bad_result', { kind: 'function' });
     expect(res.json.error?.data?.code).toBe('RESULT_NOT_TRANSFERABLE');
   });
-  it.fails('a symbol in a result gets a clear JSON-RPC error (not silently dropped)', async () => {
+  it('a symbol in a result gets a clear JSON-RPC error (not silently dropped)', async () => {
     const s = await openSession(server.url);
     const res = await callTool(server.url, s, 'bad_result', { kind: 'symbol' });
     expect(res.json.error?.data?.code).toBe('RESULT_NOT_TRANSFERABLE');

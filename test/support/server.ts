@@ -48,7 +48,11 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   const stdout: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.once('exit', (code, signal) => res({ code, signal })));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start:\n${stderr.join('\n')}`)), opts.timeoutMs ?? 20_000);
+    const timer = setTimeout(() => {
+      // Never leave a server behind: one that did not say it listens is stopped before failing.
+      proc.kill('SIGKILL');
+      rej(new Error(`server did not start (no "listening" log line; is logLevel above info?):\n${stderr.join('\n')}`));
+    }, opts.timeoutMs ?? 20_000);
     let partial = '';
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (chunk: string) => {
