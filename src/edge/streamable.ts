@@ -23,6 +23,17 @@ export const SESSION_HEADER = 'mcp-session-id';
 const DRAIN_FACTOR = 4;
 export const VERSION_HEADER = 'mcp-protocol-version';
 
+/** The initialize request's headers, lower-case names (Node's parsed headers, or the Web ones). */
+function initializeHeaders(c: Ctx): Record<string, string | undefined> {
+  const incoming = c.env?.incoming;
+  if (incoming) {
+    const out: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(incoming.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+    return out;
+  }
+  return Object.fromEntries(c.req.raw.headers.entries());
+}
+
 export class StreamableEdge {
   constructor(
     private readonly rt: Runtime,
@@ -175,7 +186,13 @@ export class StreamableEdge {
           maxStreams: http.maxSseStreamsPerSession,
           onEnded: principal && limiter ? () => limiter.closeSession(principal.id) : undefined,
         }),
-      { clientIp: c.env?.incoming?.socket.remoteAddress, principal: principal?.id, admin: principal?.admin },
+      {
+        clientIp: c.env?.incoming?.socket.remoteAddress,
+        principal: principal?.id,
+        admin: principal?.admin,
+        // Integrations may bind private data from them (e.g. X-Ccxt-Accounts); never logged or stored.
+        headers: initializeHeaders(c),
+      },
     );
     const response = session.sink.open(msg.id, { [SESSION_HEADER]: session.actor.id });
     session.actor.submit(msg);

@@ -19,7 +19,9 @@ import { ROOT, startServer, type ServerProcess } from '../support/server.js';
 const ALICE = { apiKey: 'alice-key-7f3a91c2', secret: 'alice-secret-d41e0b77' };
 const BOB = { apiKey: 'bob-key-1c9e55a0', secret: 'bob-secret-8a2f6d13' };
 const ENV = { apiKey: 'env-key-5b7c2e90', secret: 'env-secret-03d9f4aa' };
-const SECRETS = [ALICE.apiKey, ALICE.secret, BOB.apiKey, BOB.secret, ENV.apiKey, ENV.secret];
+/** Bound to one session by its HTTP client, in the initialize request's X-Ccxt-Accounts header. */
+const CAROL = { apiKey: 'carol-key-4e8b2a61', secret: 'carol-secret-9c07d3f5' };
+const SECRETS = [ALICE.apiKey, ALICE.secret, BOB.apiKey, BOB.secret, ENV.apiKey, ENV.secret, CAROL.apiKey, CAROL.secret];
 const TOKENS = { a: 'token-tenant-a-5d1c8f2e', b: 'token-tenant-b-9e0a7b34', ops: 'token-ops-3f6e2d1c0b9a' };
 const TIMEOUT_MS = 1_500;
 
@@ -89,6 +91,7 @@ beforeAll(async () => {
       { ...ALICE, balances: { USDT: 10_000, BTC: 1 } },
       { ...BOB, balances: { USDT: 5_000, ETH: 5 } },
       { ...ENV, balances: { USDT: 1_000, BTC: 0.5 } },
+      { ...CAROL, balances: { USDT: 777, SOL: 3 } },
     ],
   });
   fx.setPrice('BTCUSDT', 65_000);
@@ -325,6 +328,32 @@ describe('ccxt toolset through the real server', () => {
     { name: 'unknown exchange', tool: 'get_ticker', args: { exchange: 'kraken', symbol: 'BTC/USDT' }, code: 'NOT_SUPPORTED', retryable: false },
     { name: 'unknown market', tool: 'get_ticker', args: { symbol: 'NOPE/USDT' }, code: 'BAD_SYMBOL', retryable: false },
   ];
+
+  it('binds credentials the HTTP client sends on initialize (X-Ccxt-Accounts) to that session alone', async () => {
+    const header = Buffer.from(JSON.stringify({ name: 'carol', exchange: 'binance', ...CAROL })).toString('base64');
+    const headers = { authorization: `Bearer ${TOKENS.ops}`, 'x-ccxt-accounts': header };
+    const init = await send(server.url, initializeRequest(), { headers });
+    expect(init.status).toBe(200);
+    const carol: Session = { id: init.headers.get('mcp-session-id')!, token: TOKENS.ops, url: server.url };
+    expect((await send(server.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { session: carol.id, headers })).status).toBe(202);
+
+    const names = (await okValue(carol, 'list_accounts')).accounts.map((x: { name: string }) => x.name);
+    expect(names).toContain('carol');
+    const balance = await okValue(carol, 'get_balance', { account: 'carol' });
+    expect(JSON.stringify(balance)).toContain('777');
+    // Signed with the header's key, and verified by the exchange.
+    const account = fx.log.filter((e) => e.path === '/api/v3/account').at(-1)!;
+    expect(account).toMatchObject({ apiKey: CAROL.apiKey, signatureValid: true, status: 200 });
+
+    // Another session of the same principal, created without the header, neither sees nor uses it.
+    const other = await open(TOKENS.ops);
+    expect((await okValue(other, 'list_accounts')).accounts.map((x: { name: string }) => x.name)).not.toContain('carol');
+    const refused = await tool(other, 'get_balance', { account: 'carol' });
+    expect(refused.ok).toBe(false);
+    expect(refused.error.message).toContain('no account named "carol" is available to this session');
+    // Nothing of the header shows in any answer.
+    expect(seen.some((t) => t.includes(header))).toBe(false);
+  });
 
   it('maps every fake failure to its stable code, through the real server', async () => {
     const s = await open();
