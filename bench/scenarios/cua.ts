@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeModel, type FakeModel, type ScriptStep } from '../../test/support/fake-model/index.js';
+import { startModelRouter, type ModelRouter, type ScriptStep } from '../../test/support/fake-model/index.js';
 import { callTool, openSession, send, type RawResponse } from '../../test/support/mcp-http.js';
 import type { ServerProcess } from '../servers.js';
 import type { Scenario, ScenarioContext, ScenarioOutput } from './types.js';
@@ -75,56 +75,6 @@ async function waitIdle(server: ServerProcess, n: number, timeoutMs: number): Pr
 
 // ---- the fake model: one script per session behind one URL ---------------------------------
 
-interface Router {
-  url: string;
-  add(name: string, script: ScriptStep[]): Promise<FakeModel>;
-  close(): Promise<void>;
-}
-
-/** Routes POST /v1/messages to the fake named in the task text ("[script:name]"). */
-async function modelRouter(): Promise<Router> {
-  const fakes = new Map<string, FakeModel>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      let name: string | undefined;
-      try {
-        const first = (JSON.parse(body.toString('utf8')) as { messages: Array<{ content: Array<{ text?: string }> }> }).messages[0]?.content[0]?.text;
-        name = /\[script:([\w-]+)\]/.exec(first ?? '')?.[1];
-      } catch {
-        // no route
-      }
-      const fake = name === undefined ? undefined : fakes.get(name);
-      if (!fake) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'no such script' } }));
-        return;
-      }
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
-      fetch(`${fake.url}${req.url}`, { method: 'POST', headers, body })
-        .then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(Buffer.from(await r.arrayBuffer())))
-        .catch(() => res.destroy());
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async add(name, script) {
-      await fakes.get(name)?.close();
-      const f = await startFakeModel({ script, apiKey: API_KEY });
-      fakes.set(name, f);
-      return f;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await Promise.all([...fakes.values()].map((f) => f.close()));
-    },
-  };
-}
-
 /** A `steps`-step task: open a terminal, then a cycle of typing, keys, pointer, scroll and screenshot actions. */
 function taskScript(i: number, steps: number): ScriptStep[] {
   const cycle: ScriptStep[] = [
@@ -150,7 +100,7 @@ interface TaskRun {
 }
 
 /** `n` sessions (computers leased beforehand), each running its scripted task, all at once. */
-async function runTasks(url: string, router: Router, n: number, steps: number, tag: string): Promise<TaskRun> {
+async function runTasks(url: string, router: ModelRouter, n: number, steps: number, tag: string): Promise<TaskRun> {
   const sessions = await Promise.all(Array.from({ length: n }, () => openSession(url)));
   try {
     await Promise.all(sessions.map((s) => timed(url, s, 'computer_screen_size')));
@@ -197,7 +147,7 @@ export const cua: Scenario = {
     const notes: string[] = [];
     const raw: unknown[] = [];
     const home = mkdtempSync(join(tmpdir(), 'mcp-actors-bench-cua-'));
-    const router = await modelRouter();
+    const router = await startModelRouter({ apiKey: API_KEY });
     const base = { desktopEnv: { HOME: home }, model: { baseUrl: router.url, apiKey: API_KEY, maxSteps: c.steps + 5, taskDeadlineMs: 180_000 } };
     const servers: ServerProcess[] = [];
     try {

@@ -16,8 +16,9 @@ import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, request, send, structured, type RawResponse } from '../support/mcp-http.js';
-import { startFakeModel, type FakeModel, type ScriptStep } from '../support/fake-model/index.js';
+import { startModelRouter, type FakeModel, type ModelRouter, type ScriptStep } from '../support/fake-model/index.js';
 import { claimUrl, newUrlSlotTable, tryClaimUrl } from '../../src/resources/cua/url-slots.js';
+import { PNG_SIGNATURE, waitFor } from '../support/cua.js';
 
 const API_KEY = 'sk-test-cua-0123456789-must-not-leak';
 const dir = mkdtempSync(join(tmpdir(), 'cua-toolset-test-'));
@@ -28,16 +29,6 @@ const MODEL_ENV = { ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '', CUA_MODEL_NAM
 // ---- helpers ---------------------------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const fileText = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : undefined);
 
@@ -59,7 +50,6 @@ function ok(r: RawResponse): RawResponse {
   return r;
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** The PNG of a result's image block (checks it is image/png). */
 function png(r: RawResponse): Buffer {
@@ -149,56 +139,6 @@ function xvfbPid(display: number, candidates: number[]): number {
 }
 
 /** Anthropic Messages API fakes, one per script, behind one URL: a request goes to the fake named in its task ("[script:name]"). */
-async function modelRouter(): Promise<{ url: string; add(name: string, script: ScriptStep[]): Promise<FakeModel>; close(): Promise<void> }> {
-  const fakes = new Map<string, FakeModel>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      let name: string | undefined;
-      try {
-        const first = (JSON.parse(body.toString('utf8')) as { messages: Array<{ content: Array<{ text?: string }> }> }).messages[0]?.content[0]?.text;
-        name = /\[script:([\w-]+)\]/.exec(first ?? '')?.[1];
-      } catch {
-        // not JSON: no route
-      }
-      const fake = name === undefined ? undefined : fakes.get(name);
-      if (!fake) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: `no script ${name}` } }));
-        return;
-      }
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
-      const ac = new AbortController();
-      res.on('close', () => ac.abort());
-      fetch(`${fake.url}${req.url}`, { method: 'POST', headers, body, signal: ac.signal })
-        .then(async (r) => {
-          const answer = Buffer.from(await r.arrayBuffer());
-          const out: Record<string, string> = { 'content-type': r.headers.get('content-type') ?? 'application/json' };
-          for (const h of ['retry-after', 'request-id']) if (r.headers.has(h)) out[h] = r.headers.get(h)!;
-          res.writeHead(r.status, out).end(answer);
-        })
-        .catch(() => res.destroy());
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async add(name, script) {
-      await fakes.get(name)?.close();
-      const fake = await startFakeModel({ script, apiKey: API_KEY });
-      fakes.set(name, fake);
-      return fake;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await Promise.all([...fakes.values()].map((f) => f.close()));
-    },
-  };
-}
-
 /** tools/call with a progressToken; returns the response and the progress notifications that came with it. */
 async function callWithProgress(url: string, session: string, name: string, args: Record<string, unknown>) {
   const r = await send(url, request('tools/call', { name, arguments: args, _meta: { progressToken: `p-${name}` } }), { session });
@@ -264,11 +204,11 @@ async function actionTests(url: string, tag: string): Promise<{ session: string;
 
 // ---- the xvfb backend, pool of 2 -----------------------------------------------------------
 
-let router: Awaited<ReturnType<typeof modelRouter>>;
+let router: ModelRouter;
 const seenXvfb = new Set<number>();
 
 beforeAll(async () => {
-  router = await modelRouter();
+  router = await startModelRouter({ apiKey: API_KEY });
 });
 
 afterAll(async () => {

@@ -15,27 +15,9 @@ import {
 } from '../../../src/resources/cua/agent/index.js';
 import { createXvfbComputer, type XvfbComputer } from '../../../src/resources/cua/xvfb/index.js';
 import { startFakeModel, type FakeModel, type FakeModelOptions, type RecordedRequest, type ScriptStep } from '../../support/fake-model/index.js';
+import { pngSize, waitFor } from '../../support/cua.js';
 
 const API_KEY = `sk-ant-test-${randomUUID()}`;
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function pngSize(bytes: Uint8Array | undefined): { width: number; height: number } {
-  expect(bytes).toBeInstanceOf(Uint8Array);
-  const b = Buffer.from(bytes as Uint8Array);
-  expect(b.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
-  expect(b.toString('latin1', 12, 16)).toBe('IHDR');
-  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const fileText = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
 

@@ -16,40 +16,8 @@ import { connectCuaComputer, type CuaRemoteComputer } from '../../../src/resourc
 import { startComputerServer, type ComputerServer } from '../../../src/resources/cua/remote/server.js';
 import { xdotoolKeysToCua, cuaKeyToXdotool } from '../../../src/resources/cua/remote/protocol.js';
 import { createXvfbComputer, type XvfbComputer } from '../../../src/resources/cua/xvfb/index.js';
+import { pngSize, rejection, topLevelWindows, waitFor } from '../../support/cua.js';
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function pngSize(bytes: Uint8Array): { width: number; height: number } {
-  const b = Buffer.from(bytes);
-  expect(b.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
-  expect(b.toString('latin1', 12, 16)).toBe('IHDR');
-  expect(b.toString('latin1', b.length - 8, b.length - 4)).toBe('IEND');
-  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<ComputerError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ComputerError);
-  return err as ComputerError;
-}
-
-function topLevelWindows(display: number): string[] {
-  const out = execFileSync('xwininfo', ['-root', '-children'], { env: { ...process.env, DISPLAY: `:${display}` }, encoding: 'utf8' });
-  return out.split('\n').filter((line) => /^\s+0x[0-9a-f]+ /.test(line));
-}
 
 /** Xvfb processes that are children of this test process. */
 function xvfbChildren(): number[] {
