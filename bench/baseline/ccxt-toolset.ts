@@ -19,6 +19,7 @@ import { classifyError } from '../../src/resources/ccxt/errors.js';
 import { venueKey, type MarketType } from '../../src/resources/ccxt/spec.js';
 import { args, out } from '../../src/toolsets/ccxt/schemas.js';
 import { defineToolset } from '../../src/toolsets/types.js';
+import { levels, num, str, ticker, type Dict } from '../../src/resources/ccxt/shape.js';
 
 interface BenchCcxtConfig {
   exchange: string;
@@ -30,7 +31,6 @@ interface BenchCcxtConfig {
 const cfg: BenchCcxtConfig = JSON.parse(process.env.MCP_BENCH_CCXT ?? '{"exchange":"binance"}') as BenchCcxtConfig;
 const ttl = { tickerMs: cfg.cache?.tickerMs ?? 1_000, tickersMs: cfg.cache?.tickersMs ?? 1_000, orderBookMs: cfg.cache?.orderBookMs ?? 500 };
 
-type Dict = Record<string, any>;
 interface Venue {
   exchange: string;
   marketType: MarketType;
@@ -70,31 +70,7 @@ function client(v: Venue): Client {
   return c;
 }
 
-const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
 
-function ticker(t: Dict) {
-  return {
-    symbol: String(t.symbol),
-    timestamp: num(t.timestamp),
-    datetime: str(t.datetime),
-    last: num(t.last),
-    bid: num(t.bid),
-    ask: num(t.ask),
-    high: num(t.high),
-    low: num(t.low),
-    open: num(t.open),
-    close: num(t.close),
-    change: num(t.change),
-    percentage: num(t.percentage),
-    vwap: num(t.vwap),
-    baseVolume: num(t.baseVolume),
-    quoteVolume: num(t.quoteVolume),
-  };
-}
-
-const levels = (side: unknown, limit: number): number[][] =>
-  (Array.isArray(side) ? side : []).slice(0, limit).map((l: unknown[]) => [num(l[0]) ?? 0, num(l[1]) ?? 0]);
 
 function venueOf(a: { exchange?: string; market_type?: MarketType; sandbox?: boolean }): Venue {
   return { exchange: a.exchange ?? cfg.exchange, marketType: a.market_type ?? 'spot', sandbox: a.sandbox ?? false };

@@ -18,9 +18,9 @@ import { defineResourceFactory, type FactoryContext } from '../factory.js';
 import { TtlCache } from './cache.js';
 import { CcxtError, ccxtError, classifyError } from './errors.js';
 import { parseSpec, specLabel, venueKey, type ClientSpec, type FactoryConfig } from './spec.js';
+import { levels, market, minmax, num, str, ticker, type Dict } from './shape.js';
 
 /* The slice of ccxt this module uses (typed locally: the session and main threads never see ccxt's types). */
-type Dict = Record<string, any>;
 interface Exchange {
   id: string;
   name: string;
@@ -72,46 +72,6 @@ const publics = new Map<string, Client>();
 
 /* ---------- small helpers ---------- */
 
-const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-const str = (x: unknown): string | null => (typeof x === 'string' ? x : x === undefined || x === null ? null : String(x));
-
-function minmax(x: unknown): { min: number | null; max: number | null } {
-  const o = (x ?? {}) as Dict;
-  return { min: num(o.min), max: num(o.max) };
-}
-
-function market(m: Dict) {
-  return {
-    symbol: String(m.symbol),
-    id: str(m.id),
-    base: str(m.base),
-    quote: str(m.quote),
-    type: str(m.type),
-    active: typeof m.active === 'boolean' ? m.active : null,
-    precision: { price: num(m.precision?.price), amount: num(m.precision?.amount) },
-    limits: { amount: minmax(m.limits?.amount), price: minmax(m.limits?.price), cost: minmax(m.limits?.cost) },
-  };
-}
-
-function ticker(t: Dict) {
-  return {
-    symbol: String(t.symbol),
-    timestamp: num(t.timestamp),
-    datetime: str(t.datetime),
-    last: num(t.last),
-    bid: num(t.bid),
-    ask: num(t.ask),
-    high: num(t.high),
-    low: num(t.low),
-    open: num(t.open),
-    close: num(t.close),
-    change: num(t.change),
-    percentage: num(t.percentage),
-    vwap: num(t.vwap),
-    baseVolume: num(t.baseVolume),
-    quoteVolume: num(t.quoteVolume),
-  };
-}
 
 function trade(t: Dict) {
   return {
@@ -150,8 +110,6 @@ function order(o: Dict) {
   };
 }
 
-const levels = (side: unknown, limit: number): number[][] =>
-  (Array.isArray(side) ? side : []).slice(0, limit).map((l: unknown[]) => [num(l[0]) ?? 0, num(l[1]) ?? 0]);
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
