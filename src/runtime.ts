@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { ActorThread, actorEnv } from './actors/actor-thread.js';
 import type { ActorBootData } from './actors/messages.js';
-import { SessionActor, type InitializeReply, type SessionObserver, type SessionPhase, type SessionSink, type Tenancy } from './actors/session-actor.js';
+import { SessionActor, type InitializeReply, type SessionActorDeps, type SessionObserver, type SessionPhase, type SessionSink, type Tenancy } from './actors/session-actor.js';
 import type { InitializeRequestSchema as InitializeSchema } from '@modelcontextprotocol/sdk/types.js';
 import { newSessionRecord, type SessionRecord } from './actors/session-record.js';
 import { WarmPool } from './actors/warm-pool.js';
@@ -292,8 +292,24 @@ export class Runtime {
   createSession<S extends SessionSink>(makeSink: (record: SessionRecord) => S, opts: CreateSessionOptions = {}, id?: string): Session<S> {
     const record = newSessionRecord(id, opts.clientIp, opts.principal);
     const sink = makeSink(record);
+    const actor = new SessionActor(record, sink, this.depsForActors());
+    this.phaseCounts.idle++;
+    if (opts.admin) this.admins.add(actor);
+    for (const h of this.sessionHooks) h.created?.(record, opts);
+    const session: Session<S> = { actor, sink };
+    this.sessions.set(record.id, session);
+    this.metrics.sessionsCreated.inc();
+    this.log.info({ audit: 'session.created', session: record.fingerprint, principal: opts.principal, clientIp: opts.clientIp }, 'session created');
+    return session;
+  }
+
+  private actorDeps: SessionActorDeps | undefined;
+
+  /** One set of dependencies shared by every session actor (a hibernated session costs only its own data). */
+  private depsForActors(): SessionActorDeps {
+    if (this.actorDeps) return this.actorDeps;
     const s = this.config.sessions;
-    const actor = new SessionActor(record, sink, {
+    this.actorDeps = {
       limits: {
         mailboxDepth: s.mailboxDepth,
         deadlineGraceMs: s.deadlineGraceMs,
@@ -321,15 +337,8 @@ export class Runtime {
       incarnationEnded: (owner) => {
         for (const k of this.kinds.values()) void k.pool.releaseOwner(owner);
       },
-    });
-    this.phaseCounts.idle++;
-    if (opts.admin) this.admins.add(actor);
-    for (const h of this.sessionHooks) h.created?.(record, opts);
-    const session: Session<S> = { actor, sink };
-    this.sessions.set(record.id, session);
-    this.metrics.sessionsCreated.inc();
-    this.log.info({ audit: 'session.created', session: record.fingerprint, principal: opts.principal, clientIp: opts.clientIp }, 'session created');
-    return session;
+    };
+    return this.actorDeps;
   }
 
   private forget(actor: SessionActor, reason: string): void {

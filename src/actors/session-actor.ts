@@ -141,7 +141,8 @@ export class SessionActor {
   private readonly queue: Job[] = [];
   private running: Job | undefined;
   private bypass: Map<JsonRpcId, Job> | undefined;
-  private readonly inflight = new Set<JsonRpcId>();
+  /** Ids of requests not yet answered (created on first use: idle sessions hold none). */
+  private inflightIds: Set<JsonRpcId> | undefined;
   private seq = 0;
   private waiting: ToActor[] = [];
   private boundWaiter: (() => void) | undefined;
@@ -188,7 +189,11 @@ export class SessionActor {
   }
 
   hasInflight(id: JsonRpcId): boolean {
-    return this.inflight.has(id);
+    return this.inflightIds?.has(id) ?? false;
+  }
+
+  private get inflight(): Set<JsonRpcId> {
+    return (this.inflightIds ??= new Set());
   }
 
   private setPhase(to: SessionPhase): void {
@@ -305,7 +310,7 @@ export class SessionActor {
     clearTimeout(job.timer);
     clearTimeout(job.graceTimer);
     job.timer = job.graceTimer = undefined;
-    this.inflight.delete(job.msg.id);
+    this.inflightIds?.delete(job.msg.id);
   }
 
   // ---- the mailbox ---------------------------------------------------------------------------

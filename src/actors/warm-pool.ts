@@ -181,7 +181,10 @@ export class WarmPool {
     this.acquiredThisTick = 0;
     this.returnedThisTick = 0;
     this.retarget();
-    // Shrink: retire spares beyond the target, one per tick, so the pool decays smoothly.
+    // Shrink: anything beyond max goes now (max is a cap; it is only exceeded while boots are in
+    // flight); beyond the target, one per tick, so the pool decays smoothly.
+    const cap = Math.max(this.options.max, 1);
+    while (this.spare.length > cap && this.booting === 0) this.retire(this.spare.shift()!);
     if (this.spare.length > this.target && this.waiters.length === 0) this.retire(this.spare.shift()!);
     this.consecutiveFailures = 0; // a new tick, a new chance to boot
     this.fill();

@@ -55,9 +55,22 @@ export function jsonError(err: McpActorsError, id: JsonRpcId | null = null, head
 }
 
 export class SessionStreams implements SessionSink {
-  private readonly exchanges = new Map<JsonRpcId, Exchange>();
-  private readonly byStream = new Map<string, Exchange>();
-  private readonly store: EventStore;
+  // Created on first use: an idle or hibernated session that never streamed holds none of them.
+  private exchangesMap: Map<JsonRpcId, Exchange> | undefined;
+  private byStreamMap: Map<string, Exchange> | undefined;
+  private storeInstance: EventStore | undefined;
+
+  private get exchanges(): Map<JsonRpcId, Exchange> {
+    return (this.exchangesMap ??= new Map());
+  }
+
+  private get byStream(): Map<string, Exchange> {
+    return (this.byStreamMap ??= new Map());
+  }
+
+  private get store(): EventStore {
+    return (this.storeInstance ??= new EventStore(this.opts.maxEvents, this.opts.maxBytes));
+  }
   private standalone: SseStream | undefined;
   private standaloneDelivered = -1;
   private streamCounter = 0;
@@ -65,11 +78,10 @@ export class SessionStreams implements SessionSink {
   private openStreams = 0;
 
   constructor(private readonly opts: SessionStreamsOptions) {
-    this.store = new EventStore(opts.maxEvents, opts.maxBytes);
   }
 
   get openExchanges(): number {
-    return this.exchanges.size;
+    return this.exchangesMap?.size ?? 0;
   }
 
   /** SSE streams of this session now open (POST streams, the GET stream, resumed streams). */
@@ -83,7 +95,7 @@ export class SessionStreams implements SessionSink {
 
   connected(): boolean {
     if (this.standalone && !this.standalone.closed) return true;
-    for (const ex of this.exchanges.values()) if (ex.state === 'sse') return true;
+    for (const ex of this.exchangesMap?.values() ?? []) if (ex.state === 'sse') return true;
     return false;
   }
 
@@ -139,13 +151,13 @@ export class SessionStreams implements SessionSink {
   ended(reason: string): void {
     if (this.endedReason !== undefined) return;
     this.endedReason = reason;
-    for (const ex of this.exchanges.values()) {
+    for (const ex of this.exchangesMap?.values() ?? []) {
       if (ex.state === 'waiting') ex.resolve(jsonError(rpcError('SESSION_ENDED', reason), ex.id));
       ex.sse?.close();
       this.done(ex);
     }
-    this.exchanges.clear();
-    this.byStream.clear();
+    this.exchangesMap = undefined;
+    this.byStreamMap = undefined;
     this.closeStandaloneStream();
     this.opts.onEnded?.();
   }
