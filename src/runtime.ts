@@ -157,6 +157,7 @@ export class Runtime {
       serverVersion: VERSION,
       logLevel: config.logLevel,
       stateMaxBytes: config.sessions.stateMaxBytes,
+      nice: config.sessions.actorNice,
     };
     const s = config.sessions;
     this.supervisor = new Supervisor({ name: 'sessions', intensity: { maxRestarts: Number.MAX_SAFE_INTEGER, periodMs: 1 }, backoff: s.backoff });

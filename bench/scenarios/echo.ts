@@ -13,8 +13,8 @@ import { fmt, isFigure, Series } from './util.js';
  */
 export const SHAPES = [
   { sessions: 1, callers: 1, warmupSec: 2 },
-  { sessions: 20, callers: 20, warmupSec: 8 },
-  { sessions: 100, callers: 50, warmupSec: 10 },
+  { sessions: 20, callers: 20, warmupSec: 15 },
+  { sessions: 100, callers: 50, warmupSec: 12 },
 ] as const;
 
 const shapeId = (s: { sessions: number; callers: number }) => `${s.sessions}x${s.callers}`;
@@ -51,9 +51,9 @@ export const echo: Scenario = {
   title: 'echo tools/call throughput',
   definition:
     'Closed-loop load: `callers` concurrent callers, spread round-robin over `sessions` open sessions, each calling ' +
-    '`echo{text:"hello"}` again as soon as its previous call returns. Warm-up (excluded: 2, 8 and 10 s, the same for both servers — ' +
+    '`echo{text:"hello"}` again as soon as its previous call returns. Warm-up (excluded: 2, 15 and 12 s, the same for both servers — ' +
     'mcp-actors runs each session in its own V8 isolate, and every isolate must JIT-compile the SDK\'s hot paths for itself, which takes a few thousand ' +
-    'calls per isolate; its warm pool is sized for 128 threads so renewed, already-compiled threads serve the following rounds), then, for mcp-actors, a wait until its warm pool has stopped booting, then 4 s measured; throughput = completed calls ÷ measured wall time; latency = round trip of each ok call. With 100×50 ' +
+    'calls per isolate; its warm pool is sized for 128 threads and hands out its most-used threads first, so renewed, already-compiled threads serve the following rounds), then, for mcp-actors, a wait until its warm pool has stopped booting, then 4 s measured; throughput = completed calls ÷ measured wall time; latency = round trip of each ok call. With 100×50 ' +
     'each of the 50 callers takes turns over its own 2 of the 100 sessions, so all 100 are exercised. ' +
     '`--quick` runs 1×1, 4×4 and 10×5 instead.',
   estimateSec(rounds, quick) {

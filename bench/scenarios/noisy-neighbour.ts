@@ -11,7 +11,7 @@ const QUIET_SESSIONS = 19;
 const BURN_MS = 200;
 
 function phase(quick: boolean) {
-  return quick ? { warmupSec: 0.3, durationSec: 1 } : { warmupSec: 6, durationSec: 4 };
+  return quick ? { warmupSec: 0.3, durationSec: 1 } : { warmupSec: 10, durationSec: 4 };
 }
 
 interface Neighbour {

@@ -47,6 +47,8 @@ export class ActorThread {
   private recycleWaiter: ((ok: boolean) => void) | undefined;
   /** Sessions this thread has served and let go of (recycled), so far. */
   reuses = 0;
+  /** Requests this thread has served, over all its sessions: its V8 isolate's JIT warmth, roughly. */
+  served = 0;
   /** How the warm pool last handed this thread out: a waiting session got it fresh from boot ("cold"), or it was ready ("warm"). */
   handedOut: 'cold' | 'warm' = 'warm';
 

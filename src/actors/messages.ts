@@ -25,6 +25,8 @@ export interface ActorBootData {
   serverVersion: string;
   logLevel: string;
   stateMaxBytes: number;
+  /** Linux nice value the thread gives itself (0 = leave as is). */
+  nice: number;
 }
 
 export type ToActor =

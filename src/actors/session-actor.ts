@@ -323,6 +323,7 @@ export class SessionActor {
     }
     const job = this.queue.shift()!;
     this.running = job;
+    this.thread!.served++;
     this.thread!.post({ t: 'in', json: job.msg.raw, id: job.msg.id, seq: job.seq, receivedAt: job.receivedAt, deadlineAt: job.deadlineAt });
   }
 

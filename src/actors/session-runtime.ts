@@ -10,6 +10,7 @@
  * closed and its state, services and keepAwake holds refuse to act, so nothing a toolset left
  * running (a timer, a late promise) can ever reach the next session served by this thread.
  */
+import { setPriority } from 'node:os';
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
@@ -217,9 +218,24 @@ class Incarnation {
   }
 }
 
+/**
+ * Lowers this thread's CPU priority below the edge's (see sessions.actorNice). On Linux,
+ * setpriority for pid 0 applies to the calling thread only; elsewhere it would lower the whole
+ * process, so it is left alone.
+ */
+function lowerPriority(nice: number, log: Logger): void {
+  if (nice <= 0 || process.platform !== 'linux') return;
+  try {
+    setPriority(nice);
+  } catch (err) {
+    log.warn({ err: (err as Error).message, nice }, 'could not lower the actor thread priority');
+  }
+}
+
 export async function runSessionActor(port: Port, boot: ActorBootData): Promise<void> {
   const post = (m: FromActor) => port.postMessage(m);
   const log = actorLogger(post, boot.logLevel);
+  lowerPriority(boot.nice, log);
 
   let toolsets: Toolset[];
   try {

@@ -113,7 +113,7 @@ export class WarmPool {
     if (this.closed) return Promise.reject(new Error('warm pool is closed'));
     this.acquiredThisTick++;
     while (this.spare.length > 0) {
-      const t = this.spare.pop()!;
+      const t = this.takeWarmest();
       if (!t.alive) continue;
       this.warmStarts++;
       t.handedOut = 'warm';
@@ -126,6 +126,23 @@ export class WarmPool {
       this.retarget();
       this.fill();
     });
+  }
+
+  /**
+   * The spare that has served the most requests. Every session actor is its own V8 isolate that
+   * JIT-compiles the same hot paths for itself (a few thousand calls), so a well-used thread is
+   * measurably faster than a fresh one: hand those out first, and retire the coldest.
+   */
+  private takeWarmest(): ActorThread {
+    let best = 0;
+    for (let i = 1; i < this.spare.length; i++) if (this.spare[i]!.served > this.spare[best]!.served) best = i;
+    return this.spare.splice(best, 1)[0]!;
+  }
+
+  private takeColdest(): ActorThread {
+    let worst = 0;
+    for (let i = 1; i < this.spare.length; i++) if (this.spare[i]!.served < this.spare[worst]!.served) worst = i;
+    return this.spare.splice(worst, 1)[0]!;
   }
 
   /** Hands a ready thread to the oldest waiter, or keeps it as a spare (or retires it past max). */
@@ -141,11 +158,13 @@ export class WarmPool {
     }
     // Past max, a ready thread is retired — unless a boot is in flight (retiring a warm thread
     // while booting a cold one would only waste the boot); the tick trims the surplus later.
-    if (this.closed || (this.spare.length >= Math.max(this.options.max, 1) && this.booting === 0)) {
+    if (this.closed) {
       this.retire(t);
       return;
     }
     this.spare.push(t);
+    // Full (and no boot in flight, whose result would be wasted): the coldest spare goes.
+    if (this.spare.length > Math.max(this.options.max, 1) && this.booting === 0) this.retire(this.takeColdest());
     this.changed();
   }
 
@@ -184,8 +203,8 @@ export class WarmPool {
     // Shrink: anything beyond max goes now (max is a cap; it is only exceeded while boots are in
     // flight); beyond the target, one per tick, so the pool decays smoothly.
     const cap = Math.max(this.options.max, 1);
-    while (this.spare.length > cap && this.booting === 0) this.retire(this.spare.shift()!);
-    if (this.spare.length > this.target && this.waiters.length === 0) this.retire(this.spare.shift()!);
+    while (this.spare.length > cap && this.booting === 0) this.retire(this.takeColdest());
+    if (this.spare.length > this.target && this.waiters.length === 0) this.retire(this.takeColdest());
     this.consecutiveFailures = 0; // a new tick, a new chance to boot
     this.fill();
   }
