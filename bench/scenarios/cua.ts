@@ -139,7 +139,8 @@ export const cua: Scenario = {
     'warm computers; "alone" = one session running the same task by itself. Terminals get a scratch HOME.',
   estimateSec(rounds, quick) {
     const c = counts(quick);
-    return 10 + rounds * (c.cold * 1.8 + c.warm * 1.2 + c.shots * 0.1 + 2 * (c.steps * 0.5 + 3));
+    // Measured here: ~19 s a round (a cold lease ~0.2 s, a warm one a few ms, an agent step ~0.4 s).
+    return 10 + rounds * (c.cold * 0.5 + c.warm * 0.3 + c.shots * 0.05 + 2 * (c.steps * 0.4 + 2));
   },
   async run(ctx: ScenarioContext): Promise<ScenarioOutput> {
     const c = counts(ctx.quick);

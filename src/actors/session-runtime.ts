@@ -10,7 +10,6 @@
  * closed and its state, services and keepAwake holds refuse to act, so nothing a toolset left
  * running (a timer, a late promise) can ever reach the next session served by this thread.
  */
-import { setPriority } from 'node:os';
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
@@ -23,6 +22,7 @@ import { PortTransport } from './port-transport.js';
 import { RuntimeCalls, type SessionService } from './runtime-calls.js';
 import { leaseService, type LeaseService } from '../resources/lease-client.js';
 import { trackAbortedSettles } from './settle-tracking.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 const REPLAY_PREFIX = 'mcp-actors/replay/';
 /** Outbound JSON larger than this becomes an error response (the edge's body limit is 4 MiB in). */
@@ -218,24 +218,11 @@ class Incarnation {
   }
 }
 
-/**
- * Lowers this thread's CPU priority below the edge's (see sessions.actorNice). On Linux,
- * setpriority for pid 0 applies to the calling thread only; elsewhere it would lower the whole
- * process, so it is left alone.
- */
-function lowerPriority(nice: number, log: Logger): void {
-  if (nice <= 0 || process.platform !== 'linux') return;
-  try {
-    setPriority(nice);
-  } catch (err) {
-    log.warn({ err: (err as Error).message, nice }, 'could not lower the actor thread priority');
-  }
-}
-
 export async function runSessionActor(port: Port, boot: ActorBootData): Promise<void> {
   const post = (m: FromActor) => port.postMessage(m);
   const log = actorLogger(post, boot.logLevel);
-  lowerPriority(boot.nice, log);
+  const niceFailed = lowerThreadPriority(boot.nice);
+  if (niceFailed) log.warn({ err: niceFailed, nice: boot.nice }, 'could not lower the actor thread priority');
 
   let toolsets: Toolset[];
   try {

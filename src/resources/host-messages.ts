@@ -10,6 +10,8 @@ export interface HostBootData {
   kind: string;
   config: Record<string, unknown>;
   logLevel: string;
+  /** Linux nice value the host thread gives itself (and the processes it spawns); 0 = leave as is. */
+  nice: number;
 }
 
 export type ToHost =

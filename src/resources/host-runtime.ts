@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { serve } from '../supervision/rpc.js';
 import type { ResourceFactory } from './factory.js';
 import type { FromHost, HostBootData, ToHost } from './host-messages.js';
+import { lowerThreadPriority } from '../actors/thread-priority.js';
 
 type Port = Pick<MessagePort, 'postMessage' | 'on'>;
 
@@ -22,6 +23,8 @@ function errorOf(err: unknown): { code: string; message: string } {
 
 export async function runResourceHost(port: Port, boot: HostBootData): Promise<void> {
   const post = (m: FromHost) => port.postMessage(m);
+  const niceFailed = lowerThreadPriority(boot.nice);
+  if (niceFailed) post({ t: 'log', level: 'warn', msg: 'could not lower the resource host thread priority', data: { err: niceFailed, nice: boot.nice } });
   let factory: ResourceFactory;
   try {
     const mod = (await import(boot.module)) as { default?: ResourceFactory };

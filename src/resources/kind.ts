@@ -29,6 +29,8 @@ export interface ResourceKindOptions<S> {
   label(spec: S): string;
   opTimeoutMs: number;
   logLevel: string;
+  /** CPU priority of the host threads (Linux nice; see sessions.actorNice). */
+  nice?: number;
   heapLimitMb?: number;
   log: Logger;
   supervisor: Supervisor;
@@ -42,7 +44,7 @@ export class ResourceKind<S = unknown> {
   private closing = false;
 
   constructor(private readonly o: ResourceKindOptions<S>) {
-    this.boot = { module: o.factory, kind: o.kind, config: o.factoryConfig, logLevel: o.logLevel };
+    this.boot = { module: o.factory, kind: o.kind, config: o.factoryConfig, logLevel: o.logLevel, nice: o.nice ?? 0 };
     const self = this;
     this.pool = new ResourcePool<S>({
       ...o.pool,

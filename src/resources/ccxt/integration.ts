@@ -108,6 +108,7 @@ export async function setup(rt: Runtime): Promise<void> {
     },
     opTimeoutMs: 30_000,
     logLevel: rt.config.logLevel,
+    nice: rt.config.sessions.actorNice,
     log: rt.log,
     supervisor: rt.resourceSupervisor,
   });

@@ -129,6 +129,7 @@ export async function setup(rt: Runtime): Promise<void> {
     label: () => backendLabel,
     opTimeoutMs: c.opTimeoutMs,
     logLevel: rt.config.logLevel,
+    nice: rt.config.sessions.actorNice,
     log: rt.log,
     supervisor: rt.resourceSupervisor,
   });

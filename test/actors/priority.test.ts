@@ -1,0 +1,101 @@
+/**
+ * Thread priorities through the real server (Linux: read from /proc): the edge — the main thread,
+ * which routes every session's traffic — keeps its priority, while session actor threads and
+ * resource host threads, and the processes those spawn (here: a computer's Xvfb), run at
+ * `sessions.actorNice`. With `actorNice: 0` nothing is lowered.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startServer, type ServerProcess } from '../support/server.js';
+import { callTool, openSession, structured } from '../support/mcp-http.js';
+import { waitFor } from '../support/cua.js';
+
+/** Field 19 of /proc/…/stat (after the parenthesised command name, which may contain spaces). */
+function niceOf(statPath: string): number {
+  const stat = readFileSync(statPath, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+function threadNices(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), niceOf(`/proc/${pid}/task/${tid}/stat`));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Pids of the Xvfb processes whose parent is `parent`. */
+function xvfbChildren(parent: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (comm === 'Xvfb' && ppid === parent) out.push(pid);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** The test runner's own priority, which the server process inherits. */
+const BASE = getPriority();
+const HOME = mkdtempSync(join(tmpdir(), 'priority-test-home-'));
+
+async function serverWith(actorNice: number): Promise<ServerProcess> {
+  return startServer({
+    args: ['--toolsets', 'diagnostics,cua'],
+    timeoutMs: 30_000,
+    config: {
+      sessions: { actorNice, hibernateAfterMs: 0 },
+      warmPool: { min: 1, max: 4 },
+      cua: { maxComputers: 1, minComputers: 1, desktopEnv: { HOME } },
+    },
+  });
+}
+
+describe.runIf(process.platform === 'linux')('thread priorities', () => {
+  it('actor threads, resource hosts and their Xvfb run at actorNice; the edge keeps its priority', async () => {
+    const server = await serverWith(19);
+    try {
+      const pid = server.proc.pid!;
+      const session = await openSession(server.url);
+      expect(structured(await callTool(server.url, session, 'echo', { text: 'nice' })).text).toBe('nice');
+      const xvfb = await waitFor('the warm computer to start its Xvfb', () => xvfbChildren(pid)[0], 20_000);
+      // The session's own thread and the computer's host thread (its parent) are both lowered.
+      const nices = threadNices(pid);
+      expect(nices.get(pid), 'main thread (the edge)').toBe(BASE);
+      expect([...nices.values()].filter((n) => n === 19).length).toBeGreaterThanOrEqual(2);
+      expect(niceOf(`/proc/${xvfb}/stat`), 'Xvfb spawned by the computer host thread').toBe(19);
+      // A computer call still works at that priority.
+      const size = structured(await callTool(server.url, session, 'computer_screen_size'));
+      expect(size.width).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('actorNice 0 lowers nothing', async () => {
+    const server = await serverWith(0);
+    try {
+      const pid = server.proc.pid!;
+      const session = await openSession(server.url);
+      expect(structured(await callTool(server.url, session, 'echo', { text: 'flat' })).text).toBe('flat');
+      const xvfb = await waitFor('the warm computer to start its Xvfb', () => xvfbChildren(pid)[0], 20_000);
+      expect([...threadNices(pid).values()].every((n) => n === BASE)).toBe(true);
+      expect(niceOf(`/proc/${xvfb}/stat`)).toBe(BASE);
+    } finally {
+      await server.stop();
+    }
+  });
+});
