@@ -176,7 +176,7 @@ export const runaway: Scenario = {
     }
     const metrics = [
       series.metric('runaway.answered', 'hung call answered after', 'ms', 'lower', 'headline'),
-      series.metric('runaway.recovered', 'hung session serves again after', 'ms', 'lower', { panel: 'timing', label: 'hung session back' }),
+      series.metric('runaway.recovered', 'hung session serves again after', 'ms', 'lower', { panel: 'timing', label: 'hang recovery' }),
       series.metric('runaway.others', 'other sessions unaffected after (0 = never disturbed)', 'ms', 'lower', 'headline'),
       series.metric('runaway.others.before', 'other sessions: p99 before the hang', 'ms', 'lower'),
       series.metric('runaway.others.during', `other sessions: p99 of calls sent while hang{} runs (0.1 s → its ${HANG_DEADLINE_MS / 1000} s deadline)`, 'ms', 'lower'),
