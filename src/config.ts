@@ -260,11 +260,12 @@ export const configSchema = z
         /** V8 young-generation size per session actor: small keeps a live actor's memory down (~6 MB less than V8's default). */
         youngGenerationMb: positive(2),
         /**
-         * CPU priority (Linux nice, 0–19) of session actor threads and resource host threads (and
-         * the processes those spawn, e.g. Xvfb), below the edge's: an actor woken by a request then
-         * never preempts the one thread that routes every session's traffic (measured: up to 1.7×
-         * echo throughput at 20×20). Actors stay equal among themselves. Linux only; 0 = off. On a
-         * host shared with other busy processes, consider a lower value.
+         * CPU priority (Linux nice, 0–19) of session actor threads, below the edge's: an actor woken
+         * by a request then never preempts the one thread that routes every session's traffic
+         * (measured: up to 1.7× echo throughput at 20×20). Sessions stay equal among themselves;
+         * resource host threads (exchange hosts, computers, and the processes they spawn, e.g. Xvfb)
+         * run halfway between, as each serves many sessions. Linux only; 0 = off. On a host shared
+         * with other busy processes, consider a lower value.
          */
         actorNice: z.number().int().min(0).max(19).default(19),
         /** Cap on the JSON size of a session's toolset state (ctx.state). */

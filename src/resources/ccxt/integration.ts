@@ -26,6 +26,7 @@ import { AccountRegistry } from './accounts.js';
 import { ccxtError } from './errors.js';
 import type { CcxtConfig } from './config.js';
 import { CCXT_KIND, INFO_CALL, hash32, parseSpec, specLabel, venueKey, type CcxtInfo, type ClientSpec, type FactoryConfig } from './spec.js';
+import { resourceHostNice } from '../../actors/thread-priority.js';
 
 export const FACTORY_MODULE = new URL('./factory.js', import.meta.url).href;
 
@@ -108,7 +109,7 @@ export async function setup(rt: Runtime): Promise<void> {
     },
     opTimeoutMs: 30_000,
     logLevel: rt.config.logLevel,
-    nice: rt.config.sessions.actorNice,
+    nice: resourceHostNice(rt.config.sessions.actorNice),
     log: rt.log,
     supervisor: rt.resourceSupervisor,
   });

@@ -23,6 +23,7 @@ import { agentConfigFromEnv, AgentConfigError } from './agent/index.js';
 import type { ComputerFactoryConfig } from './factory.js';
 import { COMPUTER_KIND, SETTINGS_CALL, type CuaSettings } from './lease-api.js';
 import { newUrlSlotTable } from './url-slots.js';
+import { resourceHostNice } from '../../actors/thread-priority.js';
 
 type CuaConfig = Config['cua'];
 
@@ -129,7 +130,7 @@ export async function setup(rt: Runtime): Promise<void> {
     label: () => backendLabel,
     opTimeoutMs: c.opTimeoutMs,
     logLevel: rt.config.logLevel,
-    nice: rt.config.sessions.actorNice,
+    nice: resourceHostNice(rt.config.sessions.actorNice),
     log: rt.log,
     supervisor: rt.resourceSupervisor,
   });
