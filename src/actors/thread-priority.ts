@@ -1,14 +1,17 @@
 /**
  * Lowers the calling thread's CPU priority below the edge's (config `sessions.actorNice`): session
- * actors and resource hosts then never preempt the one thread that routes every session's traffic. On Linux, setpriority for pid 0 applies to the calling thread
- * only (and to the processes it spawns afterwards); elsewhere it would lower the whole process, so
- * it is left alone. Returns why it failed, if it did.
+ * actors and resource hosts then never preempt the one thread that routes every session's
+ * traffic. On Linux, setpriority for pid 0 applies to the calling thread only (and to the
+ * processes it spawns afterwards); elsewhere it would lower the whole process, so it is left
+ * alone. Never raises a priority: a server started under `nice` keeps at least its own value.
+ * Returns why it failed, if it did.
  */
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 
 export function lowerThreadPriority(nice: number): string | undefined {
   if (nice <= 0 || process.platform !== 'linux') return undefined;
   try {
+    if (getPriority() >= nice) return undefined;
     setPriority(nice);
     return undefined;
   } catch (err) {

@@ -7,8 +7,10 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startServer, type ServerProcess } from '../support/server.js';
+import { ROOT, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, structured } from '../support/mcp-http.js';
 import { waitFor } from '../support/cua.js';
 
@@ -97,5 +99,28 @@ describe.runIf(process.platform === 'linux')('thread priorities', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('never raises a priority: a thread already below the asked value keeps its own', async () => {
+    const module = pathToFileURL(join(ROOT, 'dist', 'src', 'actors', 'thread-priority.js')).href;
+    // A fresh thread (its own nice value) lowers itself to 15, then asks for 10 and then for 19.
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const os = require('node:os');
+      import(${JSON.stringify(module)}).then(({ lowerThreadPriority }) => {
+        os.setPriority(15);
+        const asked10 = lowerThreadPriority(10);
+        const after10 = os.getPriority();
+        const asked19 = lowerThreadPriority(19);
+        parentPort.postMessage({ asked10, after10, asked19, after19: os.getPriority() });
+      });`;
+    const worker = new Worker(code, { eval: true });
+    const result = await new Promise<Record<string, unknown>>((res, rej) => {
+      worker.once('message', res);
+      worker.once('error', rej);
+    });
+    await worker.terminate();
+    expect(result).toEqual({ asked10: undefined, after10: 15, asked19: undefined, after19: 19 });
+    expect(getPriority(), 'the test thread itself is untouched').toBe(BASE);
   });
 });
