@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ROOT, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, structured } from '../support/mcp-http.js';
-import { waitFor } from '../support/cua.js';
+import { waitFor, xvfbOf } from '../support/cua.js';
 
 /** Field 19 of /proc/…/stat (after the parenthesised command name, which may contain spaces). */
 function niceOf(statPath: string): number {
@@ -27,24 +27,6 @@ function threadNices(pid: number): Map<number, number> {
       out.set(Number(tid), niceOf(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended meanwhile
-    }
-  }
-  return out;
-}
-
-/** Pids of the Xvfb processes whose parent is `parent`. */
-function xvfbChildren(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (comm === 'Xvfb' && ppid === parent) out.push(pid);
-    } catch {
-      // gone
     }
   }
   return out;
@@ -73,7 +55,7 @@ describe.runIf(process.platform === 'linux')('thread priorities', () => {
       const pid = server.proc.pid!;
       const session = await openSession(server.url);
       expect(structured(await callTool(server.url, session, 'echo', { text: 'nice' })).text).toBe('nice');
-      const xvfb = await waitFor('the warm computer to start its Xvfb', () => xvfbChildren(pid)[0], 20_000);
+      const xvfb = await waitFor('the warm computer to start its Xvfb', () => xvfbOf(pid)[0]?.pid, 20_000);
       const nices = [...threadNices(pid).entries()];
       expect(nices.find(([tid]) => tid === pid)?.[1], 'main thread (the edge)').toBe(BASE);
       expect(nices.filter(([, n]) => n === 19).length, 'session threads').toBeGreaterThanOrEqual(1);
@@ -93,7 +75,7 @@ describe.runIf(process.platform === 'linux')('thread priorities', () => {
       const pid = server.proc.pid!;
       const session = await openSession(server.url);
       expect(structured(await callTool(server.url, session, 'echo', { text: 'flat' })).text).toBe('flat');
-      const xvfb = await waitFor('the warm computer to start its Xvfb', () => xvfbChildren(pid)[0], 20_000);
+      const xvfb = await waitFor('the warm computer to start its Xvfb', () => xvfbOf(pid)[0]?.pid, 20_000);
       expect([...threadNices(pid).values()].every((n) => n === BASE)).toBe(true);
       expect(niceOf(`/proc/${xvfb}/stat`)).toBe(BASE);
     } finally {

@@ -18,7 +18,7 @@ import { CLI, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, request, send, structured, type RawResponse } from '../support/mcp-http.js';
 import { startModelRouter, type FakeModel, type ModelRouter, type ScriptStep } from '../support/fake-model/index.js';
 import { claimUrl, newUrlSlotTable, tryClaimUrl } from '../../src/resources/cua/url-slots.js';
-import { PNG_SIGNATURE, waitFor } from '../support/cua.js';
+import { PNG_SIGNATURE, waitFor, xvfbOf } from '../support/cua.js';
 
 const API_KEY = 'sk-test-cua-0123456789-must-not-leak';
 const dir = mkdtempSync(join(tmpdir(), 'cua-toolset-test-'));
@@ -90,33 +90,6 @@ function darkPixels(p: ReturnType<typeof pixels>, x0: number, y0: number, x1: nu
   return n;
 }
 
-interface ProcInfo {
-  pid: number;
-  ppid: number;
-  state: string;
-  comm: string;
-}
-
-function procs(): ProcInfo[] {
-  const out: ProcInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      const [state, ppid] = stat.slice(close + 2).split(' ');
-      out.push({ pid, ppid: Number(ppid), state: state!, comm });
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-/** Xvfb processes whose parent is `parent` (zombies included). */
-const xvfbOf = (parent: number) => procs().filter((p) => p.comm === 'Xvfb' && p.ppid === parent);
 
 /** The pid (among `candidates`) of the Xvfb serving display n: the one holding its socket (Xvfb writes no lock file with -displayfd). */
 function xvfbPid(display: number, candidates: number[]): number {

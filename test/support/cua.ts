@@ -1,8 +1,9 @@
 /**
- * Test support shared by the computer tests: PNG checks, polling, expected rejections, and what
- * is on an X display.
+ * Test support shared by the computer tests: PNG checks, polling, expected rejections, what is
+ * on an X display, and the Xvfb processes a server started (from /proc).
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { ComputerError } from '../../src/resources/cua/computer.js';
 
@@ -44,3 +45,31 @@ export function topLevelWindows(display: number): string[] {
   const out = execFileSync('xwininfo', ['-root', '-children'], { env: { ...process.env, DISPLAY: `:${display}` }, encoding: 'utf8' });
   return out.split('\n').filter((line) => /^\s+0x[0-9a-f]+ /.test(line));
 }
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  state: string;
+  comm: string;
+}
+
+export function procs(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const [state, ppid] = stat.slice(close + 2).split(' ');
+      out.push({ pid, ppid: Number(ppid), state: state!, comm });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Xvfb processes whose parent is `parent` (zombies included). */
+export const xvfbOf = (parent: number): ProcInfo[] => procs().filter((p) => p.comm === 'Xvfb' && p.ppid === parent);
