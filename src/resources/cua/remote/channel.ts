@@ -9,6 +9,7 @@
  */
 import WebSocket from 'ws';
 import { ComputerError } from '../computer.js';
+import { keepAlive } from './heartbeat.js';
 import { parseReply, type CommandFrame, type Reply } from './protocol.js';
 
 /** The connection is gone (closed by either side or broken). */
@@ -43,33 +44,17 @@ export interface ChannelOptions {
 export class ReplyChannel {
   private inFlight: InFlight | undefined;
   private lost: ConnectionLost | undefined;
-  private readonly pinger: NodeJS.Timeout | undefined;
-  private awaitingPong = false;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly options: ChannelOptions,
   ) {
     ws.on('message', (data, isBinary) => this.onMessage(isBinary ? Buffer.from(data as Buffer).toString('utf8') : String(data)));
-    ws.on('pong', () => {
-      this.awaitingPong = false;
-    });
     ws.on('error', () => {
       // 'close' follows and carries the news.
     });
     ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
-    if (options.pingIntervalMs > 0) {
-      this.pinger = setInterval(() => {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        if (this.awaitingPong) {
-          ws.terminate();
-          return;
-        }
-        this.awaitingPong = true;
-        ws.ping();
-      }, options.pingIntervalMs);
-      this.pinger.unref();
-    }
+    keepAlive(ws, options.pingIntervalMs);
     if (ws.readyState === WebSocket.CLOSED) this.onClose(1006, 'closed before use');
   }
 
@@ -144,7 +129,6 @@ export class ReplyChannel {
   private onClose(code: number, reason: string): void {
     if (this.lost) return;
     this.lost = new ConnectionLost(code, reason);
-    if (this.pinger) clearInterval(this.pinger);
     const entry = this.inFlight;
     this.inFlight = undefined;
     if (entry) {

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { ComputerError, type Computer } from '../computer.js';
 import { keyMatches } from './auth.js';
 import { dispatch, hasCommand } from './dispatch.js';
+import { keepAlive } from './heartbeat.js';
 import {
   AUTH_ERRORS, AUTH_OK_MESSAGE, COMMAND_ALIASES, COMMANDS, failure, type Params, type Reply, type VersionReply,
 } from './protocol.js';
@@ -33,8 +34,6 @@ export class ServerConnection {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private readonly authTimer: NodeJS.Timeout | undefined;
-  private readonly pinger: NodeJS.Timeout | undefined;
-  private awaitingPong = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -49,15 +48,11 @@ export class ServerConnection {
     this.finished = new Promise<void>((resolve) => {
       ws.once('close', () => {
         clearTimeout(this.authTimer);
-        clearInterval(this.pinger);
         void this.release().then(resolve);
       });
     });
     ws.on('error', () => {
       // 'close' follows.
-    });
-    ws.on('pong', () => {
-      this.awaitingPong = false;
     });
     ws.on('message', (data, isBinary) => {
       if (++this.pending > o.maxPending) {
@@ -72,18 +67,7 @@ export class ServerConnection {
           this.pending--;
         });
     });
-    if (o.pingIntervalMs > 0) {
-      this.pinger = setInterval(() => {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        if (this.awaitingPong) {
-          ws.terminate();
-          return;
-        }
-        this.awaitingPong = true;
-        ws.ping();
-      }, o.pingIntervalMs);
-      this.pinger.unref();
-    }
+    keepAlive(ws, o.pingIntervalMs);
   }
 
   /** Closes the connection (its computer is closed when the socket is). */
