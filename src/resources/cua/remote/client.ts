@@ -24,7 +24,7 @@ import {
 } from './protocol.js';
 import {
   checkButton, checkClicks, checkHoldMs, checkPath, checkPoint, checkPosition, checkScreenSize, checkText,
-} from './validate.js';
+} from '../validate.js';
 
 export interface CuaConnectOptions {
   /** ws(s)://host:port/ws, or an http(s) base URL (then `/ws` is appended). */

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { ComputerError, type ScreenSize } from '../computer.js';
 import { ConnectionLost, ReplyChannel } from './channel.js';
 import { authFrame, failureCode, toCua, WS_PATH, type Reply } from './protocol.js';
-import { checkScreenSize } from './validate.js';
+import { checkScreenSize } from '../validate.js';
 
 export interface DialOptions {
   url: string;

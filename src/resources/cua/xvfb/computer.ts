@@ -9,10 +9,8 @@ import {
 import { Desktop } from './desktop.js';
 import { XvfbServer, type XvfbExit } from './display.js';
 import { CommandRunner } from './exec.js';
-import {
-  buttonNumber, checkHoldMs, checkPoint, clickArgs, dragArgs, keyArgs, moveArgs, normaliseText, parseKeys, scrollArgs,
-  typeArgs, unknownKeyNames,
-} from './input.js';
+import { buttonNumber, clickArgs, dragArgs, keyArgs, moveArgs, parseKeys, scrollArgs, typeArgs, unknownKeyNames } from './input.js';
+import { checkHoldMs, checkPoint, checkText } from '../validate.js';
 import { forgetOnExit, killOnExit } from './exit-hook.js';
 import { MARKER_VARIABLE } from './processes.js';
 import { screenshotPng, type PngFilter } from './screenshot.js';
@@ -262,7 +260,7 @@ export class XvfbComputer implements Computer {
 
   type(text: string): Promise<void> {
     return this.input(async () => {
-      const t = normaliseText(text);
+      const t = checkText(text);
       if (t.length === 0) return;
       const perChar = this.options.typeDelayMs + 5;
       await this.xdotool(typeArgs(t, this.options.typeDelayMs), this.options.timeoutMs + perChar * t.length);

@@ -1,38 +1,15 @@
 /**
- * Validation of the Computer input vocabulary and its translation into xdotool argument arrays
- * (run without a shell; literal text always follows `--`). xdotool's command chaining does several
- * steps in one process: `mousemove X Y click 1`.
+ * The Computer input vocabulary translated into xdotool argument arrays (run without a shell;
+ * literal text always follows `--`), after the checks every backend shares (../validate.ts).
+ * xdotool's command chaining does several steps in one process: `mousemove X Y click 1`.
  */
 import { ComputerError, type MouseButton, type Point, type ScreenSize } from '../computer.js';
+import { checkButton, checkClicks, checkPath } from '../validate.js';
 
 /** X button numbers: 1 left, 2 middle, 3 right; wheel 4 up, 5 down, 6 left, 7 right. */
 export function buttonNumber(button: MouseButton | undefined): string {
-  switch (button ?? 'left') {
-    case 'left':
-      return '1';
-    case 'middle':
-      return '2';
-    case 'right':
-      return '3';
-    default:
-      throw new ComputerError('BAD_ARGUMENT', `unknown mouse button ${JSON.stringify(button)} (left, right or middle)`);
-  }
+  return { left: '1', middle: '2', right: '3' }[checkButton(button)];
 }
-
-export function checkPoint(x: number, y: number, size: ScreenSize): void {
-  const ok = (v: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < max;
-  if (!ok(x, size.width) || !ok(y, size.height)) {
-    throw new ComputerError(
-      'BAD_COORDINATES',
-      `(${String(x)}, ${String(y)}) is not an integer point on the ${size.width}x${size.height} screen (0..${size.width - 1}, 0..${size.height - 1})`,
-    );
-  }
-}
-
-export const MAX_PATH_POINTS = 10_000;
-export const MAX_SCROLL_CLICKS = 200;
-export const MAX_TEXT_LENGTH = 100_000;
-export const MAX_HOLD_MS = 60_000;
 
 export function moveArgs(x: number, y: number): string[] {
   return ['mousemove', String(x), String(y)];
@@ -45,13 +22,8 @@ export function clickArgs(x: number, y: number, button: MouseButton | undefined,
   return [...moveArgs(x, y), 'click', ...repeat, b];
 }
 
-export function dragArgs(path: readonly Point[], button: MouseButton | undefined, size: ScreenSize): string[] {
-  if (!Array.isArray(path) || path.length === 0) throw new ComputerError('BAD_ARGUMENT', 'drag needs a path of at least one point');
-  if (path.length > MAX_PATH_POINTS) throw new ComputerError('BAD_ARGUMENT', `drag path too long (${path.length} > ${MAX_PATH_POINTS} points)`);
-  for (const p of path) {
-    if (typeof p !== 'object' || p === null) throw new ComputerError('BAD_COORDINATES', 'drag path holds a non-point');
-    checkPoint(p.x, p.y, size);
-  }
+export function dragArgs(points: readonly Point[], button: MouseButton | undefined, size: ScreenSize): string[] {
+  const path = checkPath(points, size);
   const b = buttonNumber(button);
   const [first, ...rest] = path as [Point, ...Point[]];
   const last = rest[rest.length - 1] ?? first;
@@ -63,11 +35,8 @@ export function dragArgs(path: readonly Point[], button: MouseButton | undefined
 }
 
 export function scrollArgs(x: number, y: number, dx: number, dy: number): string[] {
-  for (const [name, v] of [['dx', dx], ['dy', dy]] as const) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > MAX_SCROLL_CLICKS) {
-      throw new ComputerError('BAD_ARGUMENT', `${name} must be an integer number of wheel clicks within ±${MAX_SCROLL_CLICKS}, got ${String(v)}`);
-    }
-  }
+  checkClicks('dx', dx);
+  checkClicks('dy', dy);
   const args = moveArgs(x, y);
   const wheel = (clicks: number, button: number) => {
     if (clicks !== 0) args.push('click', '--repeat', String(Math.abs(clicks)), '--delay', '10', String(button));
@@ -75,14 +44,6 @@ export function scrollArgs(x: number, y: number, dx: number, dy: number): string
   wheel(dy, dy > 0 ? 5 : 4);
   wheel(dx, dx > 0 ? 7 : 6);
   return args;
-}
-
-/** Normalises line endings; newlines become Return in xdotool's `type`. */
-export function normaliseText(text: string): string {
-  if (typeof text !== 'string') throw new ComputerError('BAD_ARGUMENT', 'text must be a string');
-  if (text.length > MAX_TEXT_LENGTH) throw new ComputerError('BAD_ARGUMENT', `text too long (${text.length} > ${MAX_TEXT_LENGTH})`);
-  if (text.includes('\0')) throw new ComputerError('BAD_ARGUMENT', 'text must not contain NUL characters');
-  return text.replace(/\r\n?/g, '\n');
 }
 
 export function typeArgs(text: string, delayMs: number): string[] {
@@ -109,10 +70,4 @@ export function keyArgs(combos: readonly string[], command: 'key' | 'keydown' | 
 /** xdotool reports unknown key names on stderr but exits 0. */
 export function unknownKeyNames(stderr: string): string[] {
   return [...stderr.matchAll(/No such key name '([^']*)'/g)].map((m) => m[1] ?? '');
-}
-
-export function checkHoldMs(ms: number): void {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_HOLD_MS) {
-    throw new ComputerError('BAD_ARGUMENT', `hold time must be 0..${MAX_HOLD_MS} ms, got ${String(ms)}`);
-  }
 }

@@ -1,8 +1,8 @@
 /**
- * Argument checks for the Computer vocabulary, shared by the remote client (before anything is
- * sent) and our server (on what a client sent). Same limits as the local Xvfb backend.
+ * Argument checks and limits of the Computer vocabulary, one set for every backend: the local Xvfb
+ * computer checks before it runs xdotool, the remote client before anything is sent.
  */
-import { ComputerError, type MouseButton, type Point, type ScreenSize } from '../computer.js';
+import { ComputerError, type MouseButton, type Point, type ScreenSize } from './computer.js';
 
 export const MAX_PATH_POINTS = 10_000;
 export const MAX_SCROLL_CLICKS = 200;
