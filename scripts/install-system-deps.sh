@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local Xvfb computer backend (src/resources/cua/xvfb) needs.
+# Installs the Debian packages mcp-actors and its tests need.
 #
-#   xvfb      the virtual X server, one per computer (started with -displayfd, -nolisten tcp)
-#   xdotool   mouse and keyboard input (XTEST), key combos, literal text
-#   xterm     the terminal that ctrl+alt+t opens (the hotkey itself is grabbed by the backend
-#             over its own X connection; no window manager or hotkey daemon is needed)
-#   x11-utils xwininfo/xdpyinfo: used by the tests and handy for debugging a display
+# The computers of the cua toolset (src/resources/cua/xvfb):
+#   bubblewrap  the sandbox every computer is (user, mount, PID, IPC, UTS, network namespaces)
+#   xvfb        the virtual X server, one per computer, inside its sandbox
+#   xterm       the terminal that ctrl+alt+t opens
+#   tini        PID 1 of a computer's desktop sandbox (reaps orphans)
+#   slirp4netns network "outbound" for computers: internet without the host's loopback
+# The tests:
+#   x11-utils   xwininfo, run inside a computer to see its windows as an independent X client
+#   xdotool     likewise, to ask a computer's X server which window has the focus
+#   iproute2    `ip netns`: the tests' stand-in for the internet is a network namespace
+#   util-linux  nsenter/setpriv (normally present already)
 #
 # Idempotent and non-interactive: when every package is already installed it does not touch apt
 # at all; otherwise it runs `apt-get update` once and installs only what is missing.
 set -euo pipefail
 
-PACKAGES=(xvfb xdotool xterm x11-utils tini)
+PACKAGES=(bubblewrap xvfb xterm tini slirp4netns x11-utils xdotool iproute2 util-linux)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -42,7 +48,7 @@ echo "install-system-deps: installing ${missing[*]}"
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
 
-for bin in Xvfb xdotool xterm xwininfo; do
+for bin in bwrap Xvfb xterm tini slirp4netns xwininfo xdotool ip nsenter setpriv; do
   command -v "$bin" >/dev/null 2>&1 || { echo "install-system-deps: $bin still missing" >&2; exit 1; }
 done
 echo "install-system-deps: done"

@@ -140,8 +140,37 @@ export const cuaSchema = z
     width: z.number().int().min(16).max(8192).default(1024),
     /** Screen height of xvfb computers. */
     height: z.number().int().min(16).max(8192).default(768),
-    /** xvfb: extra environment of the desktop's programs (terminals), e.g. {"HOME": "/srv/desk"}. */
+    /** xvfb: extra environment of the desktop's programs (terminals), e.g. {"EDITOR": "nano"}. Nothing of the server's own environment reaches them but LANG, TZ and LC_*. */
     desktopEnv: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+    /**
+     * xvfb: the sandbox every computer is (bubblewrap): its programs run as an unprivileged user
+     * without capabilities, in their own user, mount, PID, IPC, UTS and network namespaces, with a
+     * private home and /tmp and the system directories read-only. See the README's "Security model
+     * of computers".
+     */
+    sandbox: z
+      .object({
+        /**
+         * "none": no network at all, not even the host's loopback; "outbound": internet access
+         * through slirp4netns, the host's loopback (this server, databases, NATS) refused;
+         * "host": the host's network namespace — only for trusted tasks.
+         */
+        network: z.enum(['none', 'outbound', 'host']).default('none'),
+        /** Host user id the computer's programs run as, when the server runs as root (a server running as another user runs them as itself). */
+        uid: z.number().int().min(1).default(65534),
+        /** Host group id they run as. */
+        gid: z.number().int().min(1).default(65534),
+        /** Most processes one computer may have (a cgroup; where cgroups cannot be written, not enforced and logged once). */
+        maxProcesses: positive(512),
+        /** Memory cap of one computer's processes, Xvfb included, in MB (a cgroup, as maxProcesses). */
+        memoryMb: positive(2048),
+        /** Size cap of a computer's home and of its /tmp (each a private tmpfs), in MB. */
+        tmpfsMb: positive(512),
+        /** Extra host paths the desktop sees read-only at the same path (an application in /opt, say). */
+        readOnlyPaths: z.array(z.string().regex(/^\/[^\0]*$/, 'an absolute path')).default([]),
+      })
+      .strict()
+      .prefault({}),
     remote: z
       .object({
         /**

@@ -19,9 +19,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startModelRouter, type ModelRouter, type ScriptStep } from '../../test/support/fake-model/index.js';
 import { callTool, openSession, send, type RawResponse } from '../../test/support/mcp-http.js';
 import type { ServerProcess } from '../servers.js';
@@ -136,7 +133,7 @@ export const cua: Scenario = {
     'computers ready. "Screenshot": `screenshot_cua` round trip (PNG, transferred between threads, base64 in the result), back to back ' +
     'on one session. "Agent tasks": 10 sessions at once, each `run_cua_task` with a scripted 20-step task against a loopback fake of ' +
     'the Messages API (one step = one action + the 300 ms settle for input actions + a screenshot + one model turn) on a pool of 10 ' +
-    'warm computers; "alone" = one session running the same task by itself. Terminals get a scratch HOME.',
+    'warm computers; "alone" = one session running the same task by itself.',
   estimateSec(rounds, quick) {
     const c = counts(quick);
     // Measured here: ~19 s a round (a cold lease ~0.2 s, a warm one a few ms, an agent step ~0.4 s).
@@ -147,9 +144,8 @@ export const cua: Scenario = {
     const series = new Series();
     const notes: string[] = [];
     const raw: unknown[] = [];
-    const home = mkdtempSync(join(tmpdir(), 'mcp-actors-bench-cua-'));
     const router = await startModelRouter({ apiKey: API_KEY });
-    const base = { desktopEnv: { HOME: home }, model: { baseUrl: router.url, apiKey: API_KEY, maxSteps: c.steps + 5, taskDeadlineMs: 180_000 } };
+    const base = { model: { baseUrl: router.url, apiKey: API_KEY, maxSteps: c.steps + 5, taskDeadlineMs: 180_000 } };
     const servers: ServerProcess[] = [];
     try {
       // Cold leases: every returned computer is shut down at once.
@@ -231,7 +227,6 @@ export const cua: Scenario = {
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
       await router.close();
-      rmSync(home, { recursive: true, force: true });
     }
 
     const ids = [

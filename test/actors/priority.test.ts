@@ -4,8 +4,8 @@
  * `sessions.actorNice`, and resource host threads and the processes they spawn (here: a
  * computer's Xvfb) halfway between. With `actorNice: 0` nothing is lowered.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { getPriority, tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -34,7 +34,6 @@ function threadNices(pid: number): Map<number, number> {
 
 /** The test runner's own priority, which the server process inherits. */
 const BASE = getPriority();
-const HOME = mkdtempSync(join(tmpdir(), 'priority-test-home-'));
 
 async function serverWith(actorNice: number): Promise<ServerProcess> {
   return startServer({
@@ -43,7 +42,7 @@ async function serverWith(actorNice: number): Promise<ServerProcess> {
     config: {
       sessions: { actorNice, hibernateAfterMs: 0 },
       warmPool: { min: 1, max: 4 },
-      cua: { maxComputers: 1, minComputers: 1, desktopEnv: { HOME } },
+      cua: { maxComputers: 1, minComputers: 1 },
     },
   });
 }

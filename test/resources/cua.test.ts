@@ -9,28 +9,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, request, send, structured, type RawResponse } from '../support/mcp-http.js';
 import { startModelRouter, type FakeModel, type ModelRouter, type ScriptStep } from '../support/fake-model/index.js';
 import { claimUrl, newUrlSlotTable, tryClaimUrl } from '../../src/resources/cua/url-slots.js';
-import { PNG_SIGNATURE, waitFor, xvfbOf } from '../support/cua.js';
+import { PNG_SIGNATURE, computerOf, computersOf, homeFile, waitFor, xvfbOf } from '../support/cua.js';
 
 const API_KEY = 'sk-test-cua-0123456789-must-not-leak';
-const dir = mkdtempSync(join(tmpdir(), 'cua-toolset-test-'));
-/** Terminals get a scratch HOME: the shell then skips the machine's ~/.bashrc (it can be slow). */
-const HOME = join(dir, 'home');
 const MODEL_ENV = { ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '', CUA_MODEL_NAME: '', CUA_MAX_IMAGES: '', CUA_MAX_STEPS: '', CUA_API_KEY: '' };
 
 // ---- helpers ---------------------------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const fileText = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : undefined);
+/** A file in the home of any of the computers a server runs (typed commands write there). */
+const fileIn = (server: { proc: { pid?: number } }, name: string) => {
+  for (const c of computersOf(server.proc.pid!)) {
+    const text = homeFile(c, name);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+};
 
 /** The text of a tool result (all text blocks). */
 function text(r: RawResponse): string {
@@ -91,26 +93,6 @@ function darkPixels(p: ReturnType<typeof pixels>, x0: number, y0: number, x1: nu
 }
 
 
-/** The pid (among `candidates`) of the Xvfb serving display n: the one holding its socket (Xvfb writes no lock file with -displayfd). */
-function xvfbPid(display: number, candidates: number[]): number {
-  const inodes = new Set<string>();
-  for (const line of readFileSync('/proc/net/unix', 'latin1').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[7] === `@/tmp/.X11-unix/X${display}` || f[7] === `/tmp/.X11-unix/X${display}`) inodes.add(f[6]!);
-  }
-  for (const pid of candidates) {
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) return pid;
-      }
-    } catch {
-      // gone
-    }
-  }
-  throw new Error(`no Xvfb among ${candidates.join(', ')} serves :${display}`);
-}
-
 /** Anthropic Messages API fakes, one per script, behind one URL: a request goes to the fake named in its task ("[script:name]"). */
 /** tools/call with a progressToken; returns the response and the progress notifications that came with it. */
 async function callWithProgress(url: string, session: string, name: string, args: Record<string, unknown>) {
@@ -124,7 +106,7 @@ function cuaServer(cua: Record<string, unknown>, extra: Record<string, unknown> 
     args: ['--toolsets', 'cua'],
     env: { ...MODEL_ENV },
     timeoutMs: 30_000,
-    config: { warmPool: { min: 1, max: 8 }, sessions: { hibernateAfterMs: 0 }, ...extra, cua: { desktopEnv: { HOME }, ...cua } },
+    config: { warmPool: { min: 1, max: 8 }, sessions: { hibernateAfterMs: 0 }, ...extra, cua },
   });
 }
 
@@ -132,7 +114,7 @@ function cuaServer(cua: Record<string, unknown>, extra: Record<string, unknown> 
  * The direct actions on a fresh session's computer — the same for both backends. Returns the
  * session and its computer's id.
  */
-async function actionTests(url: string, tag: string): Promise<{ session: string; computer: string }> {
+async function actionTests(url: string, tag: string, readFile: (name: string) => string | undefined): Promise<{ session: string; computer: string }> {
   const s = await openSession(url);
   const size = structured(await callTool(url, s, 'computer_screen_size'));
   expect(size).toMatchObject({ width: 1024, height: 768 });
@@ -163,11 +145,11 @@ async function actionTests(url: string, tag: string): Promise<{ session: string;
   expect(structured(await callTool(url, s, 'computer_cursor_position'))).toEqual({ x: 300, y: 310 });
 
   // Keyboard: a terminal (ctrl+alt+t) that runs what is typed.
-  const file = join(dir, `${tag}-typed.txt`);
+  const file = `${tag}-typed.txt`;
   ok(await callTool(url, s, 'computer_key', { keys: 'ctrl+alt+t' }));
-  ok(await callTool(url, s, 'computer_type', { text: `echo '${tag} typed; $HOME' > ${file}` }));
+  ok(await callTool(url, s, 'computer_type', { text: `echo '${tag} typed; $HOME' > ~/${file}` }));
   ok(await callTool(url, s, 'computer_key', { keys: 'Return' }));
-  await waitFor(file, () => fileText(file) === `${tag} typed; $HOME\n`);
+  await waitFor(file, () => readFile(file) === `${tag} typed; $HOME\n`);
   const withTerminal = pixels(png(ok(await callTool(url, s, 'screenshot_cua'))));
   expect(blank.at(400, 300)).toEqual([0, 0, 0]); // black desktop
   expect(withTerminal.at(400, 300)).toEqual([255, 255, 255]); // white xterm at the top left
@@ -186,7 +168,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await router?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('cua toolset, xvfb backend (pool of 2)', () => {
@@ -196,8 +177,8 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
   let c: string;
   const WAIT_MS = 4_000;
   let aPid: number;
-  /** The pid of the server's Xvfb behind a computer id ("xvfb:N"); display numbers are reused, pids tell computers apart. */
-  const pidOf = (computer: string) => xvfbPid(Number(computer.slice(5)), xvfbOf(server.proc.pid!).map((p) => p.pid));
+  /** The pid of the X server of a computer (by its id) right now; a reset starts a new one. */
+  const pidOf = (computer: string) => computerOf(server.proc.pid!, computer).xvfbPid;
 
   beforeAll(async () => {
     server = await cuaServer({ maxComputers: 2, waitTimeoutMs: WAIT_MS, healthIntervalMs: 1_000, model: { baseUrl: router.url, apiKey: API_KEY, taskDeadlineMs: 60_000 } });
@@ -210,8 +191,8 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
   });
 
   it('passes the action tests: screenshots are PNG images, coordinates are validated, input reaches the screen', async () => {
-    a = await actionTests(server.url, 'xvfb');
-    expect(a.computer).toMatch(/^xvfb:\d+$/);
+    a = await actionTests(server.url, 'xvfb', (name) => fileIn(server, name));
+    expect(a.computer).toMatch(/^xvfb:[0-9a-f]{8}$/);
     // The computer lives in a host thread of the server process, not in this test.
     aPid = pidOf(a.computer);
     expect(xvfbOf(server.proc.pid!).map((p) => p.pid)).toContain(aPid);
@@ -263,7 +244,9 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
     await sleep(400);
     expect((await send(server.url, undefined, { session: a.session, method: 'DELETE' })).status).toBe(200);
     const got = structured(await waiting);
-    expect(pidOf(got.computer)).toBe(aPid); // the same computer…
+    expect(got.computer).toBe(a.computer); // the same computer…
+    expect(pidOf(got.computer)).not.toBe(aPid); // …with a new X server (a reset starts both sandboxes afresh)
+    expect(existsSync(`/proc/${aPid}`)).toBe(false);
     const shot = pixels(png(ok(await callTool(server.url, c, 'screenshot_cua'))));
     expect(shot.at(400, 300)).toEqual([0, 0, 0]); // …reset: no terminal left on it
     expect(darkPixels(shot, 0, 0, 400, 40)).toBe(40 * 400);
@@ -271,7 +254,7 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
   });
 
   it('runs run_cua_task with the model: the task is done on the computer, one progress notification per step, transcript and final screenshot back', async () => {
-    const file = join(dir, 'agent-done.txt');
+    const file = '~/agent-done.txt';
     const fake = await router.add('agent', [
       { use: { action: 'key', text: 'ctrl+alt+t' }, text: 'Opening a terminal.' },
       { use: { action: 'type', text: `echo done > ${file}` } },
@@ -280,7 +263,7 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
     ]);
     const { r, progress } = await callWithProgress(server.url, c, 'run_cua_task', { task: `[script:agent] Write "done" into ${file}.` });
     ok(r);
-    expect(await waitFor('the file', () => fileText(file) === 'done\n' && 'ok', 10_000)).toBe('ok');
+    expect(await waitFor('the file', () => fileIn(server, 'agent-done.txt') === 'done\n' && 'ok', 10_000)).toBe('ok');
     expect(progress.map((p) => p.progress)).toEqual([1, 2, 3]);
     expect(progress.map((p) => p.message)).toEqual(['step 1: key ctrl+alt+t', `step 2: type ${JSON.stringify(`echo done > ${file}`)}`, 'step 3: key Return']);
     expect(progress[0]!.total).toBe(30);
@@ -325,6 +308,7 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
     expect(text(lost)).toContain(`this session's computer (${before}) was lost`);
     expect(text(lost)).toContain('The next call gets a fresh computer');
     const fresh = structured(await callTool(server.url, b, 'computer_screen_size'));
+    expect(fresh.computer).not.toBe(before);
     expect(pidOf(fresh.computer)).not.toBe(pid);
     expect(pixels(png(ok(await callTool(server.url, b, 'screenshot_cua')))).at(400, 300)).toEqual([0, 0, 0]); // blank: b's terminal was on the old one
     // Full strength: two computers, both in use (b's fresh one and c's).
@@ -365,11 +349,11 @@ describe('run_multi_cua_tasks (pool of 3)', () => {
   });
 
   it('concurrent: each task on its own computer, in about the time of the slowest, results in task order, a failing task fails alone', async () => {
-    const files = [0, 1, 2].map((i) => join(dir, `multi-${i}.txt`));
+    const files = [0, 1, 2].map((i) => `multi-${i}.txt`);
     // Three tasks of ~4 s each; the model of the second fails at its end (a 400 is not retried).
     const script = (i: number, end: ScriptStep): ScriptStep[] => [
       { use: { action: 'key', text: 'ctrl+alt+t' } },
-      { use: { action: 'type', text: `echo $DISPLAY > ${files[i]}\n` } },
+      { use: { action: 'type', text: `echo $DISPLAY > ~/${files[i]}\n` } },
       { use: { action: 'wait', duration: 2 } },
       { ...end, delayMs: 500 },
     ];
@@ -380,10 +364,14 @@ describe('run_multi_cua_tasks (pool of 3)', () => {
     ]);
     const s = await openSession(server.url);
     const t0 = Date.now();
-    const { r, progress } = await callWithProgress(server.url, s, 'run_multi_cua_tasks', {
+    const call = callWithProgress(server.url, s, 'run_multi_cua_tasks', {
       tasks: ['[script:m0] first', '[script:m1] second', '[script:m2] third'],
       concurrent: true,
     });
+    // Each task writes its computer's DISPLAY into its home — read while the tasks run: a
+    // computer is reset (home wiped) as soon as its task gives it back.
+    const displays = await Promise.all(files.map((f) => waitFor(f, () => fileIn(server, f)?.includes('\n') && fileIn(server, f))));
+    const { r, progress } = await call;
     const wall = Date.now() - t0;
     const results = ok(r).json.result.structuredContent.results as Array<Record<string, unknown>>;
     expect(results.map((x) => [x.task, x.status])).toEqual([
@@ -396,7 +384,6 @@ describe('run_multi_cua_tasks (pool of 3)', () => {
     expect(results[2]!.final_text).toBe('task 2 finished');
     // Each task ran on a computer of its own: three displays wrote the three files.
     expect(new Set(results.map((x) => x.computer)).size).toBe(3);
-    const displays = await Promise.all(files.map((f) => waitFor(f, () => fileText(f))));
     expect(new Set(displays).size).toBe(3);
     // About the time of the slowest task, not the sum.
     const spans = fakes.map((f) => f.requests.at(-1)!.answeredAt! - f.requests[0]!.receivedAt);
@@ -439,7 +426,7 @@ describe('cua toolset, cua backend (mcp-actors computer-server on loopback)', ()
 
   beforeAll(async () => {
     cs = spawn(process.execPath, [CLI, 'computer-server', '--port', '0', '--max-computers', '3'], {
-      env: { ...process.env, HOME, CUA_API_KEY: 'computer-server-key-0123456789' },
+      env: { ...process.env, CUA_API_KEY: 'computer-server-key-0123456789' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     csExit = new Promise((r) => cs.once('exit', (code) => r(code)));
@@ -472,7 +459,7 @@ describe('cua toolset, cua backend (mcp-actors computer-server on loopback)', ()
   });
 
   it('passes the same action tests against remote computers', async () => {
-    const first = await actionTests(server.url, 'cua');
+    const first = await actionTests(server.url, 'cua', (name) => fileIn({ proc: cs }, name));
     expect(first.computer).toBe(`cua:${csUrl}`);
     // The computers are the computer-server's (its Xvfb children), not the runtime's.
     expect(xvfbOf(cs.pid!).length).toBe(1);
@@ -511,7 +498,7 @@ describe('cua toolset: hibernation, idle computers, configuration', () => {
       expect(shot.at(400, 300)).toEqual([0, 0, 0]); // a's terminal is gone
       expect((await send(server.url, undefined, { session: b, method: 'DELETE' })).status).toBe(200);
       const woken = ok(await callTool(server.url, a, 'computer_cursor_position'));
-      expect(text(woken)).toMatch(/previous computer \(xvfb:\d+\) was returned while the session was idle; this is a fresh one/);
+      expect(text(woken)).toMatch(/previous computer \(xvfb:[0-9a-f]{8}\) was returned while the session was idle; this is a fresh one/);
       expect(woken.json.result.structuredContent).toEqual({ x: 512, y: 384 }); // reset: pointer centred
       // Nobody uses it any more: it is shut down after the idle TTL.
       expect((await send(server.url, undefined, { session: a, method: 'DELETE' })).status).toBe(200);

@@ -1,7 +1,7 @@
 /**
  * The Computer contract: one controllable screen (a local Xvfb display or a remote cua sandbox).
  *
- * Implementations: `xvfb/` (local X display driven by xdotool) and `remote/` (a client of trycua's
+ * Implementations: `xvfb/` (a sandboxed local X display, input through XTEST) and `remote/` (a client of trycua's
  * computer-server WebSocket protocol). The pool, the toolset, the agent loop and our own
  * `computer-server` all speak only this interface.
  *

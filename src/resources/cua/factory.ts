@@ -17,7 +17,16 @@ import { defineResourceFactory, type FactoryContext } from '../factory.js';
 import type { ComputerApi, ComputerInfo } from './lease-api.js';
 import { connectCuaComputer } from './remote/index.js';
 import { claimUrl, type UrlSlot, type UrlSlotTable } from './url-slots.js';
-import { createXvfbComputer } from './xvfb/index.js';
+import { createXvfbComputer, type SandboxOptions } from './xvfb/index.js';
+
+let warnedNoLimits = false;
+
+/** Once per host thread: computers run without their process and memory caps here. */
+function warnNoLimits(ctx: FactoryContext, reason: string): void {
+  if (warnedNoLimits) return;
+  warnedNoLimits = true;
+  ctx.log('warn', 'computers run without process and memory caps (cua.sandbox.maxProcesses, memoryMb): cgroups are not writable here', { reason });
+}
 
 /** The factory config the integration builds (src/resources/cua/integration.ts). */
 export interface ComputerFactoryConfig {
@@ -25,6 +34,7 @@ export interface ComputerFactoryConfig {
   width: number;
   height: number;
   desktopEnv: Record<string, string>;
+  sandbox: Omit<SandboxOptions, 'onLimitsUnavailable'>;
   /** How long a health probe may take before the computer counts as unresponsive. */
   healthTimeoutMs: number;
   remote: {
@@ -53,9 +63,14 @@ function transferable(png: Uint8Array): Uint8Array {
 
 async function open(cfg: ComputerFactoryConfig, ctx: FactoryContext): Promise<{ computer: Computer; slot?: UrlSlot; exited: Promise<string> }> {
   if (cfg.backend === 'xvfb') {
-    const computer = await createXvfbComputer({ width: cfg.width, height: cfg.height, env: cfg.desktopEnv, healthTimeoutMs: cfg.healthTimeoutMs });
-    const exited = computer.exited.then((e) => computer.deathReason ?? `Xvfb exited (code ${e.code}, signal ${e.signal})`);
-    return { computer, exited };
+    const computer = await createXvfbComputer({
+      width: cfg.width,
+      height: cfg.height,
+      env: cfg.desktopEnv,
+      healthTimeoutMs: cfg.healthTimeoutMs,
+      sandbox: { ...cfg.sandbox, onLimitsUnavailable: (reason) => warnNoLimits(ctx, reason) },
+    });
+    return { computer, exited: computer.exited };
   }
   const slot = await claimUrl(cfg.remote.slots, { staleMs: cfg.remote.staleMs, waitMs: cfg.remote.claimWaitMs });
   if (!slot) {

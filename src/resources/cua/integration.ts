@@ -97,6 +97,7 @@ export async function setup(rt: Runtime): Promise<void> {
     width: c.width,
     height: c.height,
     desktopEnv: c.desktopEnv,
+    sandbox: c.sandbox,
     // Generous for a busy machine (an X server rendering for an agent can be slow to answer), and
     // within the pool's own 5 s deadline of a health check.
     healthTimeoutMs: 3_000,

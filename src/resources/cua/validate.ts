@@ -1,6 +1,6 @@
 /**
  * Argument checks and limits of the Computer vocabulary, one set for every backend: the local Xvfb
- * computer checks before it runs xdotool, the remote client before anything is sent.
+ * computer checks before it injects any input, the remote client before anything is sent.
  */
 import { ComputerError, type MouseButton, type Point, type ScreenSize } from './computer.js';
 

@@ -4,9 +4,6 @@
  * its previous tool_use ids.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Point } from '../../../src/resources/cua/computer.js';
 import {
@@ -15,11 +12,10 @@ import {
 } from '../../../src/resources/cua/agent/index.js';
 import { createXvfbComputer, type XvfbComputer } from '../../../src/resources/cua/xvfb/index.js';
 import { startFakeModel, type FakeModel, type FakeModelOptions, type RecordedRequest, type ScriptStep } from '../../support/fake-model/index.js';
-import { pngSize, waitFor } from '../../support/cua.js';
+import { homeFile, pngSize, waitFor } from '../../support/cua.js';
 
 const API_KEY = `sk-ant-test-${randomUUID()}`;
 
-const fileText = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
 
 /** The screenshot a request carries in its last tool_result, decoded. */
 function lastImage(request: RecordedRequest | undefined): Buffer {
@@ -44,7 +40,6 @@ function texts(request: RecordedRequest | undefined): string[] {
   return out;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'cua-agent-test-'));
 let computer: XvfbComputer;
 let blankDesktop: Buffer;
 const fakes: FakeModel[] = [];
@@ -89,8 +84,7 @@ function expectPaired(fake: FakeModel): void {
 }
 
 beforeAll(async () => {
-  // A scratch HOME: the terminal's shell then skips this machine's ~/.bashrc.
-  computer = await createXvfbComputer({ env: { HOME: dir } });
+  computer = await createXvfbComputer();
   blankDesktop = Buffer.from(await computer.screenshot());
 });
 
@@ -101,12 +95,11 @@ afterEach(async () => {
 
 afterAll(async () => {
   await computer?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('runAgentTask', () => {
   it('opens a terminal, writes a file through it and finishes, speaking the Messages API computer-use protocol', async () => {
-    const file = join(dir, 'done.txt');
+    const file = '~/done.txt';
     const fake = await fakeModel([
       { use: { action: 'key', text: 'ctrl+alt+t' }, text: 'I will open a terminal.' },
       { use: { action: 'type', text: `echo done > ${file}` } },
@@ -122,7 +115,7 @@ describe('runAgentTask', () => {
     expect(result.error).toBeUndefined();
     expect(result.finalText).toBe('finished');
     expect(result.steps).toBe(3);
-    expect(await waitFor('the file', () => fileText(file) === 'done\n' && 'ok', 5000)).toBe('ok');
+    expect(await waitFor('the file', () => homeFile(computer, 'done.txt') === 'done\n' && 'ok', 5000)).toBe('ok');
 
     expect(steps.map((s) => [s.step, s.action, s.text, s.failed])).toEqual([
       [1, 'key ctrl+alt+t', 'I will open a terminal.', false],
@@ -168,7 +161,7 @@ describe('runAgentTask', () => {
   });
 
   it('executes every computer_20250124 action kind, keeps at most 3 screenshots per request, and keeps tool_use/tool_result pairs intact', async () => {
-    const pasted = join(dir, 'pasted.txt');
+    const pasted = '~/pasted.txt';
     const script: ScriptStep[] = [
       { use: { action: 'key', text: 'ctrl+alt+t' } },
       // After `clear`, the echoed command line is the terminal's first row.
@@ -205,7 +198,7 @@ describe('runAgentTask', () => {
     expect([...kinds].sort()).toEqual([...COMPUTER_ACTIONS].sort());
 
     // Observed through the computer: the triple-click selection was pasted into the shell and run.
-    expect(await waitFor('the pasted command', () => fileText(pasted) === 'pasted\n' && 'ok', 5000)).toBe('ok');
+    expect(await waitFor('the pasted command', () => homeFile(computer, 'pasted.txt') === 'pasted\n' && 'ok', 5000)).toBe('ok');
     const cursorAfter = (action: string) => steps.find((s) => s.action === action)?.cursor;
     expect(cursorAfter('mouse_move (600, 500)')).toEqual({ x: 600, y: 500 });
     expect(cursorAfter('left_click (700, 600)')).toEqual({ x: 700, y: 600 });

@@ -3,11 +3,8 @@
  * behind it (scripts/install-system-deps.sh), a real WebSocket in between, and tiny raw `ws`
  * servers where a misbehaving peer is needed. No fixed ports or displays.
  */
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputerError } from '../../../src/resources/cua/computer.js';
@@ -16,23 +13,11 @@ import { connectCuaComputer, type CuaRemoteComputer } from '../../../src/resourc
 import { startComputerServer, type ComputerServer } from '../../../src/resources/cua/remote/server.js';
 import { xdotoolKeysToCua, cuaKeyToXdotool } from '../../../src/resources/cua/remote/protocol.js';
 import { createXvfbComputer, type XvfbComputer } from '../../../src/resources/cua/xvfb/index.js';
-import { pngSize, rejection, topLevelWindows, waitFor } from '../../support/cua.js';
+import { homeFile, pngSize, rejection, topLevelWindows, waitFor, xvfbOf } from '../../support/cua.js';
 
 
-/** Xvfb processes that are children of this test process. */
-function xvfbChildren(): number[] {
-  return readdirSync('/proc')
-    .map(Number)
-    .filter((pid) => Number.isInteger(pid))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-        return stat.includes('(Xvfb)') && stat.split(') ')[1]?.split(' ')[1] === String(process.pid);
-      } catch {
-        return false;
-      }
-    });
-}
+/** Xvfb processes this test process started (through their sandboxes). */
+const xvfbChildren = (): number[] => xvfbOf(process.pid).map((p) => p.pid);
 
 /** A screenshot once the screen has stopped changing. */
 async function settled(c: { screenshot(): Promise<Uint8Array> }): Promise<Uint8Array> {
@@ -112,11 +97,9 @@ async function fakeServer(
   };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'cua-remote-test-'));
-/** Terminals get a scratch HOME, as in the xvfb test (the machine's ~/.bashrc can be slow). */
 const made: XvfbComputer[] = [];
 const xvfbFactory = (options: Parameters<typeof createXvfbComputer>[0] = {}) => async () => {
-  const c = await createXvfbComputer({ env: { HOME: dir }, ...options });
+  const c = await createXvfbComputer(options);
   made.push(c);
   return c;
 };
@@ -140,7 +123,6 @@ describe('cua remote computer through our computer-server', () => {
     await Promise.all([a?.close(), b?.close()]);
     await server?.close();
     for (const c of made) await c.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('drives a computer: size, pointer, ctrl+alt+t terminal that runs typed commands, PNG screenshots', async () => {
@@ -159,13 +141,12 @@ describe('cua remote computer through our computer-server', () => {
     await a.scroll(300, 200, 0, 3);
     expect(await a.cursorPosition()).toEqual({ x: 300, y: 200 });
 
-    expect(topLevelWindows(xa.display)).toHaveLength(0);
+    expect(topLevelWindows(xa)).toHaveLength(0);
     await a.key('ctrl+alt+t');
-    expect(topLevelWindows(xa.display).join('\n')).toMatch(/xterm/);
-    const file = join(dir, 'a.txt');
-    await a.type(`echo 'remote; $HOME' > ${file}`);
+    expect(topLevelWindows(xa).join('\n')).toMatch(/xterm/);
+    await a.type(`echo 'remote; $HOME' > ~/a.txt`);
     await a.key('Return');
-    await waitFor(file, () => existsSync(file) && readFileSync(file, 'utf8') === 'remote; $HOME\n');
+    await waitFor('a.txt', () => homeFile(xa, 'a.txt') === 'remote; $HOME\n');
 
     // The wheel goes the right way: at the bottom of xterm's scrollback, down changes nothing, up does.
     await a.type('seq 300\n');
@@ -224,28 +205,27 @@ describe('cua remote computer through our computer-server', () => {
   });
 
   it('gives two connections two different computers', async () => {
-    expect(xa.display).not.toBe(xb.display);
+    expect(xa.id).not.toBe(xb.id);
     expect(a.id).toBe(b.id); // same endpoint, different computers behind it
-    expect(topLevelWindows(xb.display)).toHaveLength(0);
+    expect(topLevelWindows(xb)).toHaveLength(0);
     const fresh = await b.screenshot();
     // b draws something else: two terminals, the second one cascaded.
     await b.key('ctrl+alt+t');
     await b.key('ctrl+alt+t');
-    expect(topLevelWindows(xb.display)).toHaveLength(2);
-    expect(topLevelWindows(xa.display)).toHaveLength(1);
-    const file = join(dir, 'b.txt');
-    await b.type(`echo from-b > ${file}\n`);
-    await waitFor(file, () => existsSync(file) && readFileSync(file, 'utf8') === 'from-b\n');
+    expect(topLevelWindows(xb)).toHaveLength(2);
+    expect(topLevelWindows(xa)).toHaveLength(1);
+    await b.type('echo from-b > ~/b.txt\n');
+    await waitFor('b.txt', () => homeFile(xb, 'b.txt') === 'from-b\n');
     const [shotA, shotB] = await Promise.all([a.screenshot(), b.screenshot()]);
     expect(Buffer.from(shotA).equals(Buffer.from(shotB))).toBe(false);
     expect(Buffer.from(shotB).equals(Buffer.from(fresh))).toBe(false);
   });
 
   it('reset() resets the server-side computer (our extension)', async () => {
-    expect(topLevelWindows(xb.display).length).toBeGreaterThan(0);
+    expect(topLevelWindows(xb).length).toBeGreaterThan(0);
     await b.mouseDown('left');
     await b.reset();
-    expect(topLevelWindows(xb.display)).toHaveLength(0);
+    expect(topLevelWindows(xb)).toHaveLength(0);
     expect(await b.cursorPosition()).toEqual({ x: 512, y: 384 });
     await b.health();
   });
@@ -372,10 +352,11 @@ describe('cua remote computer through our computer-server', () => {
       // Unauthenticated connections never got a computer: one for raw2, one for `ok`.
       expect(made.length - before).toBe(2);
       const mine = made.at(-1) as XvfbComputer;
+      const itsProcesses = mine.processes();
+      expect(itsProcesses.length).toBeGreaterThan(0);
       await ok.close();
-      const exit = await mine.exited; // closing the client closed its computer
-      expect(exit.signal ?? exit.code).toBeDefined();
-      expect(existsSync(`/proc/${mine.pid}`)).toBe(false);
+      expect(await mine.exited).toBe('closed'); // closing the client closed its computer
+      for (const pid of itsProcesses) expect(existsSync(`/proc/${pid}`)).toBe(false);
       await waitFor('connections to drain', () => guarded.connections === 0);
       expect((await rejection(ok.move(1, 1))).code).toBe('COMPUTER_DEAD');
     } finally {
@@ -390,7 +371,7 @@ describe('cua remote computer through our computer-server', () => {
       const c = await connectCuaComputer({ url: small.url });
       const x = made.at(-1) as XvfbComputer;
       await c.move(1, 1);
-      process.kill(x.pid, 'SIGKILL');
+      process.kill(xvfbOf(process.pid).find((p) => x.processes().includes(p.pid))!.pid, 'SIGKILL');
       expect((await rejection(c.move(2, 2))).code).toBe('COMPUTER_DEAD');
       const exit = await c.exited;
       expect(exit.code).toBe(1011);

@@ -1,5 +1,5 @@
 /**
- * `mcp-actors computer-server`: lends this machine's Xvfb computers over trycua's protocol.
+ * `mcp-actors computer-server`: lends this machine's sandboxed Xvfb computers over trycua's protocol.
  *
  * Prints one JSON line `{"url": "ws://…/ws"}` on stdout once listening; SIGINT/SIGTERM close every
  * computer and resolve 0. Errors go to stderr (the API key is never printed). Prefer the
@@ -11,7 +11,8 @@ import { startComputerServer, type ComputerServer } from './server.js';
 
 const USAGE = `Usage: mcp-actors computer-server [options]
 
-Serves trycua's computer-server protocol (ws://HOST:PORT/ws); each connection gets a fresh Xvfb computer.
+Serves trycua's computer-server protocol (ws://HOST:PORT/ws); each connection gets a fresh Xvfb
+computer, a sandbox of its own (see the README's "Security model of computers").
 
 Options:
   --host <addr>          address to listen on (default 127.0.0.1; anything else needs an API key)
@@ -20,6 +21,8 @@ Options:
   --width <px>           screen width of each computer (default 1024)
   --height <px>          screen height of each computer (default 768)
   --max-computers <n>    most computers at once (default 4)
+  --network <mode>       the computers' network: none (default), outbound (internet, not this
+                         host's loopback), host (this host's network: trusted use only)
   -h, --help             this text`;
 
 export interface CommandIo {
@@ -67,6 +70,7 @@ export async function computerServerCommand(argv: string[], io: CommandIo = defa
         width: { type: 'string' },
         height: { type: 'string' },
         'max-computers': { type: 'string' },
+        network: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -87,12 +91,14 @@ export async function computerServerCommand(argv: string[], io: CommandIo = defa
     const port = integer('port', values.port, 8000, 0, 65_535);
     const maxComputers = integer('max-computers', values['max-computers'], 4, 1, 256);
     const apiKey = values['api-key'] ?? (io.env.CUA_API_KEY || undefined);
+    const network = values.network ?? 'none';
+    if (network !== 'none' && network !== 'outbound' && network !== 'host') throw new Error('--network must be none, outbound or host');
     server = await startComputerServer({
       host: values.host ?? '127.0.0.1',
       port,
       apiKey,
       maxComputers,
-      computers: () => createXvfbComputer({ width, height }),
+      computers: () => createXvfbComputer({ width, height, sandbox: { network } }),
     });
     const stop = io.stopSignal ?? waitForSignal();
     io.stdout(JSON.stringify({ url: server.url }));

@@ -42,7 +42,8 @@ export interface DesktopOptions {
 export class Desktop {
   private readonly root: number;
   private hotkeycode = 0;
-  private xtestOpcode = 0;
+  /** Major opcode of the XTEST extension (0 when the server has none). */
+  xtestOpcode = 0;
   /** Mapped top-level windows we know of, bottom to top. */
   private readonly stack: number[] = [];
   private readonly seen = new Set<number>();

@@ -1,13 +1,18 @@
 /**
- * A minimal X11 protocol client over the display's Unix socket: connection setup, request
- * sequencing, replies, errors and events. Just enough for the backend's own needs (screenshots,
- * pointer queries, the ctrl+alt+t grab, focus) without a helper process per call.
+ * A minimal X11 protocol client over the display's Unix socket: connection setup (with the
+ * computer's cookie), request sequencing, replies, errors and events. Just enough for the
+ * backend's own needs (screenshots, input through XTEST, pointer queries, the ctrl+alt+t grab,
+ * focus) without a helper process per call.
+ *
+ * The X server runs inside the computer's sandbox and is not trusted: packets are bounded in size
+ * and a malformed one closes the connection (the computer is then dead) instead of throwing.
  *
  * Wire format: we announce little-endian ('l') byte order, so every multi-byte field we read or
  * write is little-endian regardless of the host. Requests are built by `x11-requests.ts`.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { COOKIE_NAME } from './xauth.js';
 
 export interface X11Format {
   depth: number;
@@ -84,26 +89,59 @@ export interface X11ConnectionEvents {
   close: [reason: string];
 }
 
+export interface X11Target {
+  /** The server's Unix socket. */
+  path: string;
+  /** Presented as MIT-MAGIC-COOKIE-1. */
+  cookie?: Buffer;
+  /** Names the display in messages. */
+  label: string;
+}
+
+/** A connection setup larger than this is refused (a real one is a few KB). */
+const MAX_SETUP_BYTES = 1024 * 1024;
+
+/** Connection setup: byte order 'l', protocol 11.0, and the authorization (name and data, each padded to 4). */
+function setupRequest(cookie: Buffer | undefined): Buffer {
+  const name = Buffer.from(cookie ? COOKIE_NAME : '', 'latin1');
+  const data = cookie ?? Buffer.alloc(0);
+  const hello = Buffer.alloc(12 + name.length + pad4(name.length) + data.length + pad4(data.length));
+  hello.write('l', 0, 'latin1');
+  hello.writeUInt16LE(11, 2);
+  hello.writeUInt16LE(0, 4);
+  hello.writeUInt16LE(name.length, 6);
+  hello.writeUInt16LE(data.length, 8);
+  name.copy(hello, 12);
+  data.copy(hello, 12 + name.length + pad4(name.length));
+  return hello;
+}
+
 export class X11Connection extends EventEmitter<X11ConnectionEvents> {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private seq = 0;
   private readonly pending: Pending[] = [];
   private closedReason: string | undefined;
+  /** The largest reply we accept: a whole-screen image and then some. */
+  private readonly maxPacketBytes: number;
 
   private constructor(
     private readonly socket: net.Socket,
     readonly setup: X11Setup,
   ) {
     super();
+    this.maxPacketBytes = setup.width * setup.height * 4 + 1024 * 1024;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.shutdown(`socket error: ${err.message}`));
     socket.on('close', () => this.shutdown('connection closed by the X server'));
   }
 
-  /** Connects to display `:n` through its Unix socket and performs the connection setup. */
-  static connect(display: number, timeoutMs: number): Promise<X11Connection> {
-    const path = `/tmp/.X11-unix/X${display}`;
+  /**
+   * Connects through a Unix socket and performs the connection setup, presenting `cookie` as
+   * MIT-MAGIC-COOKIE-1 when given. `label` names the display in messages.
+   */
+  static connect(target: X11Target, timeoutMs: number): Promise<X11Connection> {
+    const { path, label } = target;
     return new Promise((resolve, reject) => {
       const socket = net.createConnection({ path });
       let acc = Buffer.alloc(0);
@@ -114,19 +152,16 @@ export class X11Connection extends EventEmitter<X11ConnectionEvents> {
         socket.destroy();
         reject(err);
       };
-      const timer = setTimeout(() => fail(new X11TimeoutError(`X11 connection setup to :${display} timed out after ${timeoutMs} ms`)), timeoutMs);
-      socket.on('error', (err) => fail(new X11ClosedError(`cannot connect to ${path}: ${err.message}`)));
-      socket.on('close', () => fail(new X11ClosedError(`X server :${display} closed the connection during setup`)));
-      socket.on('connect', () => {
-        // byte-order, pad, major 11, minor 0, auth name length 0, auth data length 0, pad.
-        const hello = Buffer.alloc(12);
-        hello.write('l', 0, 'latin1');
-        hello.writeUInt16LE(11, 2);
-        hello.writeUInt16LE(0, 4);
-        socket.write(hello);
-      });
+      const timer = setTimeout(() => fail(new X11TimeoutError(`X11 connection setup to ${label} timed out after ${timeoutMs} ms`)), timeoutMs);
+      socket.on('error', (err) => fail(new X11ClosedError(`cannot connect to ${label}: ${err.message}`)));
+      socket.on('close', () => fail(new X11ClosedError(`X server ${label} closed the connection during setup`)));
+      socket.on('connect', () => socket.write(setupRequest(target.cookie)));
       socket.on('data', (chunk: Buffer) => {
         acc = Buffer.concat([acc, chunk]);
+        if (acc.length > MAX_SETUP_BYTES) {
+          fail(new X11ClosedError(`X server ${label} sent an oversized connection setup`));
+          return;
+        }
         if (acc.length < 8) return;
         const total = 8 + acc.readUInt16LE(6) * 4;
         if (acc.length < total) return;
@@ -134,14 +169,14 @@ export class X11Connection extends EventEmitter<X11ConnectionEvents> {
         if (status !== 1) {
           const reasonLength = acc[1] ?? 0;
           const reason = status === 0 ? acc.subarray(8, 8 + reasonLength).toString('latin1') : 'authentication required';
-          fail(new X11ClosedError(`X server :${display} refused the connection: ${reason.trim()}`));
+          fail(new X11ClosedError(`X server ${label} refused the connection: ${reason.trim()}`));
           return;
         }
         let setup: X11Setup;
         try {
           setup = parseSetup(acc.subarray(0, total));
         } catch (err) {
-          fail(err instanceof Error ? err : new Error(String(err)));
+          fail(new X11ClosedError(`X server ${label} sent a malformed connection setup: ${(err as Error).message}`));
           return;
         }
         clearTimeout(timer);
@@ -213,9 +248,22 @@ export class X11Connection extends EventEmitter<X11ConnectionEvents> {
       let total = 32;
       // Replies (1) and GenericEvents (35) carry extra data, counted in 4-byte units.
       if (code === 1 || (code & 0x7f) === 35) total += head.readUInt32LE(4) * 4;
+      if (total > this.maxPacketBytes) {
+        // The server is not trusted (it runs in the computer's sandbox): nothing it sends may grow our memory without bound.
+        this.shutdown(`the X server announced a ${total}-byte packet (limit ${this.maxPacketBytes})`);
+        this.socket.destroy();
+        return;
+      }
       if (this.buffered < total) return;
       const packet = this.take(total);
-      this.dispatch(packet);
+      try {
+        this.dispatch(packet);
+      } catch (err) {
+        // A packet we (or an event listener) could not make sense of: the server is broken or hostile.
+        this.shutdown(`malformed packet from the X server: ${(err as Error).message}`);
+        this.socket.destroy();
+        return;
+      }
     }
   }
 

@@ -38,6 +38,7 @@ export const EventCode = {
   DestroyNotify: 17,
   UnmapNotify: 18,
   MapNotify: 19,
+  MappingNotify: 34,
 } as const;
 
 export const PointerRoot = 1;
@@ -191,11 +192,37 @@ export function getModifierMapping(): Buffer {
   return header(119, 0, 4);
 }
 
-/** XTEST FakeInput (minor opcode 2): type 2/3 key press/release, 4/5 button press/release. */
-export function xtestFakeInput(majorOpcode: number, type: number, detail: number): Buffer {
+export const FakeEvent = {
+  KeyPress: 2,
+  KeyRelease: 3,
+  ButtonPress: 4,
+  ButtonRelease: 5,
+  Motion: 6,
+} as const;
+
+/**
+ * XTEST FakeInput (minor opcode 2): key press/release (detail = keycode), button press/release
+ * (detail = button), or an absolute pointer motion to (x, y) on `root`.
+ */
+export function xtestFakeInput(majorOpcode: number, type: number, detail: number, root = 0, x = 0, y = 0): Buffer {
   const b = header(majorOpcode, 2, 36);
   b[4] = type;
   b[5] = detail;
+  if (type === FakeEvent.Motion) {
+    b.writeUInt32LE(root, 12);
+    b.writeInt16LE(x, 24);
+    b.writeInt16LE(y, 26);
+  }
+  return b;
+}
+
+/** ChangeKeyboardMapping: `keysyms` (keysymsPerKeycode of them per keycode) from `firstKeycode` on. */
+export function changeKeyboardMapping(firstKeycode: number, keysymsPerKeycode: number, keysyms: readonly number[]): Buffer {
+  const count = keysyms.length / keysymsPerKeycode;
+  const b = header(100, count, 8 + 4 * keysyms.length);
+  b[4] = firstKeycode;
+  b[5] = keysymsPerKeycode;
+  keysyms.forEach((k, i) => b.writeUInt32LE(k, 8 + 4 * i));
   return b;
 }
 
