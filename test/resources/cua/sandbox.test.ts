@@ -143,10 +143,10 @@ describe('computers are sandboxes (through the real server, network "none")', ()
 
   it('after a reset nothing of the lease is left: a process that left its session and cleared its environment is gone, and so are the files', async () => {
     await run('sleep 1000 & env -i setsid sh -c "sleep 1001 & nohup sleep 1002 >/dev/null 2>&1 &"; echo x > /tmp/left; echo started > ~/bg.txt', 'bg.txt');
-    const all = (c: ComputerProcesses) => [c.xvfbPid, c.desktopPid, ...descendantsOf(c.desktopPid)];
-    const before = all(mine).filter((p) => comm(p) !== undefined);
-    const sleepers = before.filter((p) => comm(p) === 'sleep');
-    expect(sleepers).toHaveLength(3);
+    const all = (c: ComputerProcesses) => [c.xvfbPid, c.desktopPid, ...descendantsOf(c.desktopPid)].filter((p) => comm(p) !== undefined);
+    // (nohup execs sleep a moment after the shell wrote bg.txt)
+    await waitFor('the three sleepers', () => all(mine).filter((p) => comm(p) === 'sleep').length === 3);
+    const before = all(mine);
     // The session ends: its computer is reset before anyone else gets it.
     expect((await send(server.url, undefined, { session, method: 'DELETE' })).status).toBe(200);
     await waitFor('every process of the lease to be gone', () => before.every((p) => !existsSync(`/proc/${p}`)), 20_000);

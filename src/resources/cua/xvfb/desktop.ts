@@ -3,7 +3,9 @@
  * instead of a separate window manager or hotkey daemon:
  *
  * - ctrl+alt+t: a passive key grab on the root window (for every Lock/NumLock combination); each
- *   press calls `onTerminalHotkey` (the session launches an xterm).
+ *   press calls `onTerminalHotkey` (the session launches an xterm). `settleLaunches` waits until
+ *   such a terminal is ready for typing: mapped, focused, and drawn (its shell has printed a
+ *   prompt — keys typed before that can be lost while the terminal sets up its tty).
  * - Focus: every newly mapped top-level window gets the keyboard focus (reverting to PointerRoot
  *   when it goes away, at which point the topmost remaining window is focused); a click on a
  *   top-level window focuses and raises it (a synchronous passive button grab on the root that
@@ -20,8 +22,16 @@ import {
   decodeModifierMapping, decodeQueryPointer, decodeQueryTree, decodeStructureEvent, decodeWindowAttributes,
   getInputFocus, getKeyboardMapping, getModifierMapping, getWindowAttributes, grabAnyButtonSync, grabKey,
   killClient, moveWindow, queryExtension, queryKeymap, queryPointer, queryTree, raiseWindow, selectInput, setInputFocus,
-  warpPointer, xtestFakeInput,
+  warpPointer, xtestFakeInput, getGeometry, decodeGeometry, getImage,
 } from './x11-requests.js';
+
+/** Whether every 32-bit pixel of a ZPixmap image is the same (a window showing only its background). */
+function uniform(image: Buffer): boolean {
+  if (image.length < 8) return true;
+  const first = image.readUInt32LE(0);
+  for (let i = 4; i + 4 <= image.length; i += 4) if (image.readUInt32LE(i) !== first) return false;
+  return true;
+}
 
 const XK_t = 0x74;
 const XK_Alt_L = 0xffe9;
@@ -29,9 +39,12 @@ const XK_Alt_R = 0xffea;
 const XK_Num_Lock = 0xff7f;
 
 interface PendingLaunch {
-  resolve: () => void;
-  promise: Promise<void>;
+  resolve: (window: number | undefined) => void;
+  promise: Promise<number | undefined>;
 }
+
+/** How often a new terminal's window is looked at while waiting for it to draw. */
+const DRAWN_POLL_MS = 15;
 
 export interface DesktopOptions {
   timeoutMs: number;
@@ -114,20 +127,46 @@ export class Desktop {
     await this.sync();
     const waiting = [...this.launches];
     if (waiting.length === 0) return true;
+    const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
+    const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const all = Promise.all(waiting.map((l) => l.promise)).then(() => true);
-    const ok = await Promise.race([all, timeout]);
+    const mapped = await Promise.race([Promise.all(waiting.map((l) => l.promise)), timeout]);
     clearTimeout(timer);
-    if (!ok) {
+    if (!mapped) {
       for (const launch of waiting) {
         const i = this.launches.indexOf(launch);
         if (i >= 0) this.launches.splice(i, 1);
       }
+      return false;
     }
-    return ok;
+    for (const window of mapped) if (window !== undefined && !(await this.drawn(window, deadline))) return false;
+    return true;
+  }
+
+  /**
+   * Waits until a window shows more than its background and has stopped changing (two looks
+   * DRAWN_POLL_MS apart are the same), or the deadline. False at the deadline; true also when
+   * the window went away meanwhile (nothing to wait for).
+   */
+  private async drawn(window: number, deadline: number): Promise<boolean> {
+    const t = this.options.timeoutMs;
+    let previous: Buffer | undefined;
+    while (Date.now() < deadline) {
+      let image: Buffer;
+      try {
+        const { width, height } = decodeGeometry(await this.conn.request(getGeometry(window), t));
+        image = (await this.conn.request(getImage(window, 0, 0, width, height), t)).subarray(32);
+      } catch (err) {
+        if (err instanceof X11ProtocolError) return true; // destroyed or unmapped meanwhile
+        throw err;
+      }
+      if (previous?.equals(image) && !uniform(image)) return true;
+      previous = image;
+      await new Promise((resolve) => setTimeout(resolve, DRAWN_POLL_MS));
+    }
+    return false;
   }
 
   /** Top-level windows that are mapped, bottom to top (asks the server, not our bookkeeping). */
@@ -153,7 +192,7 @@ export class Desktop {
   /** Releases held keys and buttons, forgets pending launches, centres the pointer, focus to PointerRoot. */
   async resetInput(x: number, y: number): Promise<void> {
     const t = this.options.timeoutMs;
-    for (const launch of this.launches.splice(0)) launch.resolve();
+    for (const launch of this.launches.splice(0)) launch.resolve(undefined);
     if (this.xtestOpcode !== 0) {
       const [keymap, pointer] = await Promise.all([
         this.conn.request(queryKeymap(), t).then(decodeKeymap),
@@ -211,7 +250,7 @@ export class Desktop {
         this.focusWindow(ev.window);
         if (isNew) {
           this.seen.add(ev.window);
-          void this.matchLaunch();
+          void this.matchLaunch(ev.window);
         }
         return;
       }
@@ -233,22 +272,22 @@ export class Desktop {
 
   private launchTerminal(): void {
     if (!this.options.onTerminalHotkey()) return;
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => {
+    let resolve!: (window: number | undefined) => void;
+    const promise = new Promise<number | undefined>((r) => {
       resolve = r;
     });
     this.launches.push({ resolve, promise });
   }
 
   /** A new top-level window settles the oldest pending launch once its focus has been applied. */
-  private async matchLaunch(): Promise<void> {
+  private async matchLaunch(window: number): Promise<void> {
     if (this.launches.length === 0) return;
     try {
       await this.sync(); // our SetInputFocus is processed before anyone is told the window is there
     } catch {
       // connection gone: waiters are released below and the computer reports itself dead
     }
-    this.launches.shift()?.resolve();
+    this.launches.shift()?.resolve(window);
   }
 
   private focusWindow(window: number): void {

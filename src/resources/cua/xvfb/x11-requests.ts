@@ -166,6 +166,17 @@ export function getImage(drawable: number, x: number, y: number, width: number, 
   return b;
 }
 
+/** GetGeometry: reply has width at byte 16 and height at byte 18. */
+export function getGeometry(drawable: number): Buffer {
+  const b = header(14, 0, 8);
+  b.writeUInt32LE(drawable, 4);
+  return b;
+}
+
+export function decodeGeometry(reply: Buffer): { width: number; height: number } {
+  return { width: reply.readUInt16LE(16), height: reply.readUInt16LE(18) };
+}
+
 export function queryExtension(name: string): Buffer {
   const n = Buffer.from(name, 'latin1');
   const b = header(98, 0, 8 + n.length + pad4(n.length));
