@@ -7,6 +7,7 @@ import { ConfigError, readConfigFile, resolveConfig, type Config } from './confi
 import { unsafeBindProblem } from './edge/auth/bind-policy.js';
 import { createLogger } from './observability/log.js';
 import { Runtime, VERSION } from './runtime.js';
+import { BUILTIN_TOOLSETS } from './toolsets/resolve.js';
 
 const USAGE = `mcp-actors ${VERSION} — an actor-model runtime for MCP servers
 
@@ -15,13 +16,13 @@ Usage:
   mcp-actors stdio [--toolsets a,b,...] [--config file.json]
   mcp-actors bench --url <endpoint> | --stdio "<command>" [options]   (mcp-actors bench --help)
   mcp-actors computer-server [--host 127.0.0.1] [--port 8000] [options]   (lends this machine's
-                       Xvfb computers over trycua's computer-server protocol; --help)
+                       sandboxed Xvfb computers over trycua's computer-server protocol; --help)
 
 Options:
   --host <addr>        address to listen on (env HOST; default 127.0.0.1)
   --port <n>           port to listen on, 0 = any free port (env PORT; default 3000)
-  --toolsets <list>    comma-separated built-in names (everything, diagnostics) or paths to
-                       toolset modules (env MCP_TOOLSETS; default everything)
+  --toolsets <list>    comma-separated built-in names (${Object.keys(BUILTIN_TOOLSETS).join(', ')})
+                       or paths to toolset modules (env MCP_TOOLSETS; default everything)
   --config <file>      JSON config file for every other setting (env MCP_ACTORS_CONFIG)
   -h, --help           this text
   -v, --version        the version

@@ -257,6 +257,12 @@ export const configSchema = z
         maxHeaderBytes: z.number().int().min(1024).default(16 * 1024),
         /** Open SSE streams per session (POST streams, the GET stream, resumed streams); a GET beyond it gets 429. */
         maxSseStreamsPerSession: positive(8),
+        /**
+         * Unread bytes one SSE stream may hold on the server before it is dropped (a slow or absent
+         * reader; the client resumes with Last-Event-ID from the event store). Bounds the memory
+         * every open stream can cost.
+         */
+        sseMaxBufferedBytes: positive(8 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

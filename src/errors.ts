@@ -26,6 +26,7 @@ const table = {
   UNSUPPORTED_MEDIA_TYPE: { http: 415, rpc: -32000, message: 'Unsupported Media Type: Content-Type must be application/json' },
   PAYLOAD_TOO_LARGE: { http: 413, rpc: -32000, message: 'Payload Too Large' },
   FORBIDDEN_HOST: { http: 403, rpc: -32000, message: 'Forbidden: Host header not allowed' },
+  DUPLICATE_HOST: { http: 400, rpc: -32000, message: 'Bad Request: more than one Host header (RFC 9112 section 3.2)' },
   FORBIDDEN_ORIGIN: { http: 403, rpc: -32000, message: 'Forbidden: Origin not allowed' },
   STREAM_CONFLICT: { http: 409, rpc: -32000, message: 'Conflict: this session already has an open GET event stream' },
   UNKNOWN_EVENT_ID: { http: 400, rpc: -32000, message: 'Bad Request: Last-Event-ID does not name an event of this session' },

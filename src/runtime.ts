@@ -12,7 +12,7 @@ import { SessionActor, type InitializeReply, type SessionActorDeps, type Session
 import type { InitializeRequestSchema as InitializeSchema } from '@modelcontextprotocol/sdk/types.js';
 import { newSessionRecord, type SessionRecord } from './actors/session-record.js';
 import { WarmPool } from './actors/warm-pool.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import type { ParsedRequest } from './protocol/jsonrpc.js';
@@ -38,6 +38,21 @@ function packageVersion(): string {
 }
 
 export const VERSION = packageVersion();
+
+/**
+ * A first actor thread that cannot load or register the configured toolsets is a configuration
+ * problem (exit code 2), said so with what to do about the common cause.
+ */
+function toolsetProblem(err: Error, toolsets: readonly string[]): Error {
+  const message = err.message;
+  if (!/^(cannot load toolset|toolset registration failed)/.test(message)) return err;
+  const missing = /Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1];
+  const hint =
+    missing === 'zod' || missing === 'mcp-actors' || missing?.startsWith('mcp-actors/')
+      ? ` — a toolset file outside this package can use ctx.z (no import needed), or import { z } from 'mcp-actors/toolset' where mcp-actors is installed`
+      : '';
+  return new ConfigError(`toolsets ${toolsets.join(',')}: ${message}${hint}`);
+}
 
 export interface Session<S extends SessionSink = SessionSink> {
   actor: SessionActor;
@@ -216,7 +231,11 @@ export class Runtime {
       if (integration) await (await integration()).setup(rt);
     }
     for (const k of rt.kinds.values()) k.pool.warm();
-    await rt.pool.start();
+    try {
+      await rt.pool.start();
+    } catch (err) {
+      throw toolsetProblem(err as Error, config.toolsets);
+    }
     if (config.sessions.lazyActivation) {
       const types = await import('@modelcontextprotocol/sdk/types.js');
       rt.sdk = { schema: types.InitializeRequestSchema, latest: types.LATEST_PROTOCOL_VERSION, supported: types.SUPPORTED_PROTOCOL_VERSIONS };

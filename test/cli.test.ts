@@ -15,6 +15,42 @@ function run(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('CLI', () => {
+  it('--help names every built-in toolset', () => {
+    const r = run(['--help']);
+    expect(r.status).toBe(0);
+    for (const name of ['everything', 'diagnostics', 'session', 'ccxt', 'cua']) expect(r.stdout).toContain(name);
+  });
+
+  it('a toolset file outside the package works with ctx.z; one importing zod itself fails the start with exit 2 and says what to do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-outside-'));
+    try {
+      const good = join(dir, 'greeter.mjs');
+      writeFileSync(
+        good,
+        `export default { name: 'greeter', register(server, ctx) {
+  const { z } = ctx;
+  server.registerTool('greet', { inputSchema: { name: z.string() } }, async ({ name }) => ({ content: [{ type: 'text', text: 'hello ' + name }] }));
+} };\n`,
+      );
+      const server = await startServer({ args: ['--toolsets', good] });
+      try {
+        const s = await openSession(server.url);
+        const r = await callTool(server.url, s, 'greet', { name: 'there' });
+        expect(r.json.result.content[0].text).toBe('hello there');
+      } finally {
+        await server.stop();
+      }
+      const bad = join(dir, 'imports-zod.mjs');
+      writeFileSync(bad, `import { z } from 'zod';\nexport default { name: 'z', register() { void z; } };\n`);
+      const r = run(['serve', '--port', '0', '--toolsets', bad]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/Cannot find package 'zod'/);
+      expect(r.stderr).toMatch(/ctx\.z/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails at start with a clear message for an unknown toolset name', () => {
     const r = run(['serve', '--port', '0', '--toolsets', 'everything,nope']);
     expect(r.status).toBe(2);
@@ -29,7 +65,7 @@ describe('CLI', () => {
     const bad = join(dir, 'bad.mjs');
     writeFileSync(bad, 'export const nothing = 1;\n');
     const r = run(['serve', '--port', '0', '--toolsets', bad]);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2); // a bad setting
     expect(r.stderr).toMatch(/does not export a Toolset/);
   });
 

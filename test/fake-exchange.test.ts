@@ -49,8 +49,14 @@
  * table is chosen by URL prefix (https://api.binance.com/…). For the codes above the two agree
  * except -1008 (and -1004, -1131, …); alignSpotErrorMapping(exchange) makes them agree fully.
  */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import ccxt, { type binance as Binance } from 'ccxt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ROOT, startServer } from './support/server.js';
+import { callTool, openSession } from './support/mcp-http.js';
 
 import {
   alignSpotErrorMapping,
@@ -573,5 +579,56 @@ describe('lost create_order responses', () => {
     expect(e.constructor.name).toBe('NetworkError');
     expect(fx.orders(A.apiKey).filter((o) => o.clientOrderId === 'lost-2')).toHaveLength(1);
     expect(fx.internalErrors).toEqual([]);
+  });
+});
+
+describe("the README's recipe: npm run fake-exchange, then serve the ccxt toolset against it", () => {
+  it('--help explains it; --write-config writes (0600) the configuration that makes get_ticker and the fake account work through the real server', async () => {
+    const cli = join(ROOT, 'dist', 'test', 'support', 'fake-exchange', 'cli.js');
+    const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--write-config <file>/);
+    const dir = mkdtempSync(join(tmpdir(), 'fake-exchange-recipe-'));
+    const file = join(dir, 'config.json');
+    const fake = spawn(process.execPath, [cli, '--write-config', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const line = await new Promise<string>((resolve) => fake.stdout!.once('data', (d: Buffer) => resolve(String(d))));
+      const printed = JSON.parse(line) as { url: string; config: { ccxt: unknown } };
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(printed.config);
+      const server = await startServer({ args: ['--toolsets', 'ccxt', '--config', file], timeoutMs: 30_000 });
+      try {
+        const s = await openSession(server.url);
+        const ticker = await callTool(server.url, s, 'get_ticker', { symbol: 'BTC/USDT' });
+        expect(ticker.json.result.isError ?? false, JSON.stringify(ticker.json)).toBe(false);
+        expect(ticker.json.result.structuredContent).toMatchObject({ exchange: 'binance', ticker: { symbol: 'BTC/USDT' } });
+        const balance = await callTool(server.url, s, 'get_balance', { account: 'fake' });
+        expect(balance.json.result.isError ?? false, JSON.stringify(balance.json)).toBe(false);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      fake.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a urls override of the wrong shape gets a message that says what is wrong and where to find a working one', async () => {
+    const server = await startServer({
+      args: ['--toolsets', 'ccxt'],
+      timeoutMs: 30_000,
+      config: { ccxt: { exchanges: ['binance'], overrides: { binance: { urls: { api: 'http://127.0.0.1:9' } } } } },
+    });
+    try {
+      const s = await openSession(server.url);
+      const r = await callTool(server.url, s, 'get_ticker', { symbol: 'BTC/USDT' });
+      expect(r.json.result.isError).toBe(true);
+      const text = r.json.result.content[0].text as string;
+      expect(text).toMatch(/ccxt\.overrides\.binance\.urls\.api must be an object with the keys binance uses \(.* 22 in all\)/);
+      expect(text).toMatch(/npm run fake-exchange/);
+      expect(text).not.toMatch(/Cannot use 'in' operator/);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -84,10 +84,16 @@ describe('observability', () => {
   });
 
   it('/sessions needs the admin token (401 otherwise) and lists fingerprints, never ids', async () => {
-    expect((await fetch(`${server.origin}/sessions`)).status).toBe(401);
+    const none = await fetch(`${server.origin}/sessions`);
+    expect(none.status).toBe(401);
+    expect((await none.json()).error.message).toMatch(/Bearer <admin token>/);
     const bad = await fetch(`${server.origin}/sessions`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await bad.json()).error.message).toMatch(/not an admin credential/);
+    // The log says what happened: a wrong token is not a missing one.
+    const failures = server.logs().filter((l) => l.msg === 'admin endpoint: authentication failed');
+    expect(failures.at(-1)?.kind ?? failures.at(-1)?.failure).toBe('invalid_token');
     const ok = await fetch(`${server.origin}/sessions`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(ok.status).toBe(200);
     const text = await ok.text();
@@ -144,5 +150,26 @@ describe('toolset: session', () => {
     const self = structured(await callTool(server.url, a, 'cleanup_session', { session_id: a }));
     expect(self).toEqual({ ended: true, deferred: true }); // answered first, then ended
     expect((await callTool(server.url, a, 'echo', { text: 'x' })).status).toBe(404);
+  });
+
+  it('process metrics carry the conventional process_* and nodejs_* names (standard dashboards match)', async () => {
+    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    expect(text).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(text).not.toContain('mcp_actors_process_');
+  });
+});
+
+describe('/sessions on a server without any admin credential', () => {
+  it('says how to configure one (MCP_ACTORS_ADMIN_TOKEN)', async () => {
+    const plain = await startServer({ toolsets: ['diagnostics'], env: { MCP_ACTORS_ADMIN_TOKEN: '' } });
+    try {
+      const r = await fetch(`${plain.origin}/sessions`);
+      expect(r.status).toBe(401);
+      expect((await r.json()).error.message).toMatch(/no admin credential is configured on this server: set MCP_ACTORS_ADMIN_TOKEN/);
+    } finally {
+      await plain.stop();
+    }
   });
 });

@@ -2,6 +2,7 @@
  * The in-process `ToolsetContext` for the baseline server: one `BaselineSession` per MCP session,
  * everything on the main thread, state in a Map.
  */
+import { z } from 'zod';
 import { threadId } from 'node:worker_threads';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -67,6 +68,7 @@ export class BaselineSession {
   contextFor(toolset: Toolset, config: Readonly<Record<string, unknown>>): ToolsetContext {
     const session = this;
     return {
+      z,
       get sessionId() {
         if (session.#sessionId === undefined) throw new Error('ctx.sessionId read before the session was bound');
         return session.#sessionId;

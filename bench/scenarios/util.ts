@@ -97,9 +97,9 @@ export interface TimedCall {
 
 export async function timedCall(session: BenchSession, call: PreparedCall, timeoutMs: number): Promise<TimedCall> {
   const start = performance.now();
-  const kind = await session.call(call, timeoutMs);
+  const err = await session.call(call, timeoutMs);
   const end = performance.now();
-  return { start, end, ms: end - start, kind };
+  return { start, end, ms: end - start, kind: err?.kind ?? null };
 }
 
 export interface OpenedClient {

@@ -284,6 +284,9 @@ export class SessionActor {
       if (!job) return;
       this.answer(job, 'REQUEST_CANCELLED');
       this.forward({ t: 'in', json: msg.raw }, true);
+      // A cancelled handler gets the same grace as one past its deadline, then its thread goes:
+      // the session's next request must not wait for a runaway nobody is waiting for.
+      if (job === this.running && !job.graceTimer) job.graceTimer = setTimeout(() => this.killHung(job, 'it was cancelled'), this.deps.limits.deadlineGraceMs);
       return;
     }
     if (msg.method === 'notifications/initialized' && this.phase !== 'active' && this.record.handshake) {
@@ -335,7 +338,7 @@ export class SessionActor {
     if (this.running === job) {
       this.answer(job, 'DEADLINE_EXCEEDED', `${job.msg.method}${tool ? ` ${tool}` : ''} exceeded ${ms} ms`);
       this.thread?.post({ t: 'abort', id: job.msg.id, reason: `deadline of ${ms} ms exceeded` });
-      job.graceTimer = setTimeout(() => this.killHung(job), this.deps.limits.deadlineGraceMs);
+      job.graceTimer ??= setTimeout(() => this.killHung(job, 'its deadline'), this.deps.limits.deadlineGraceMs); // unless a cancellation started it
       return;
     }
     const qi = this.queue.indexOf(job);
@@ -346,15 +349,16 @@ export class SessionActor {
     this.maybeIdle();
   }
 
-  private killHung(job: Job): void {
+  /** The grace period after a deadline or a cancellation ended with the handler still running. */
+  private killHung(job: Job, after: 'its deadline' | 'it was cancelled'): void {
     job.graceTimer = undefined;
     if (this.running !== job || !this.thread) return;
     const tool = toolOf(job.msg);
     this.deps.log.warn(
-      { session: this.record.fingerprint, method: job.msg.method, tool, graceMs: this.deps.limits.deadlineGraceMs },
-      'handler did not yield after its deadline; terminating the actor thread',
+      { session: this.record.fingerprint, method: job.msg.method, tool, graceMs: this.deps.limits.deadlineGraceMs, after },
+      `handler did not yield within the grace period after ${after}; terminating the actor thread`,
     );
-    void this.thread.kill(`${tool ?? job.msg.method} did not yield within ${this.deps.limits.deadlineGraceMs} ms after its deadline`);
+    void this.thread.kill(`${tool ?? job.msg.method} did not yield within ${this.deps.limits.deadlineGraceMs} ms after ${after}`);
   }
 
   private finish(job: Job, out: Outbound | undefined): void {

@@ -12,6 +12,7 @@
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonRpcId } from '../errors.js';
 import { actorLogger, type ActorLogger as Logger } from './actor-log.js';
@@ -23,6 +24,7 @@ import { RuntimeCalls, type SessionService } from './runtime-calls.js';
 import { leaseService, type LeaseService } from '../resources/lease-client.js';
 import { trackAbortedSettles } from './settle-tracking.js';
 import { lowerThreadPriority } from './thread-priority.js';
+import { invalidParams } from './request-params.js';
 
 const REPLAY_PREFIX = 'mcp-actors/replay/';
 /** Outbound JSON larger than this becomes an error response (the edge's body limit is 4 MiB in). */
@@ -62,6 +64,8 @@ class Incarnation {
   readonly transport: PortTransport;
   readonly tools: Record<string, string> = {};
   private readonly replayWaiters = new Map<string, (m: JSONRPCMessage) => void>();
+  /** Posts to the main thread while this incarnation is attached. */
+  private readonly send: (m: FromActor) => void;
   private replaySeq = 0;
 
   constructor(
@@ -75,6 +79,7 @@ class Incarnation {
     const guardedPost = (m: FromActor) => {
       if (!this.detached) post(m);
     };
+    this.send = guardedPost;
     this.state = new ActorState(guardedPost, boot.stateMaxBytes);
     this.server = new McpServer({ name: boot.serverName, version: boot.serverVersion }, { capabilities: {}, instructions });
     trackAbortedSettles(this.server.server, (id) => {
@@ -110,7 +115,10 @@ class Incarnation {
       stats: () => this.call('session.stats', {}),
       end: (target, adminToken) => this.call('session.end', { target, adminToken }),
     };
-    const leases: LeaseService = leaseService((op, args, timeoutMs) => this.call(op, args, timeoutMs));
+    const leases: LeaseService = leaseService(
+      (op, args, timeoutMs) => this.call(op, args, timeoutMs),
+      (msg, data) => this.log.warn(data, msg),
+    );
     const services: Record<string, unknown> = {
       session: sessionService,
       leases,
@@ -120,6 +128,7 @@ class Incarnation {
       registering = t.name;
       const self = this;
       const ctx: ToolsetContext = {
+        z,
         get sessionId() {
           return self.sessionId;
         },
@@ -192,6 +201,14 @@ class Incarnation {
       return;
     }
     const message = JSON.parse(m.json) as JSONRPCMessage;
+    if ('method' in message && 'id' in message) {
+      const problem = invalidParams(message.method, message.params);
+      if (problem !== undefined) {
+        const id = message.id as JsonRpcId;
+        this.send({ t: 'out', json: JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32602, message: problem } }), kind: 'response', id, err: true });
+        return;
+      }
+    }
     if (m.id !== undefined && m.seq !== undefined) {
       this.meta.set(m.id, { seq: m.seq, receivedAt: m.receivedAt ?? Date.now(), deadlineAt: m.deadlineAt ?? Infinity });
       this.transport.receive(message, this.extraFor(m.id));

@@ -38,6 +38,7 @@ export function formatReport(r: LoadResult): string {
       : `p50 ${ms(l.p50)} ms  p90 ${ms(l.p90)} ms  p99 ${ms(l.p99)} ms  max ${ms(l.max)} ms  mean ${ms(l.mean)} ms`,
   );
   row('errors', kinds(r.errorsByKind));
+  for (const [kind, message] of Object.entries(r.errorSamples ?? {})) lines.push(`  ${kind}: ${message.replace(/\s+/g, ' ')}`);
   if (r.perTool) {
     lines.push('per tool');
     for (const [tool, t] of Object.entries(r.perTool)) {

@@ -10,7 +10,7 @@
  */
 import { HttpDriver } from './session.js';
 import { prepareCalls, validateMix, weightedPicker, type MixEntry, type PreparedCall } from './scenario.js';
-import type { BenchSession, Driver } from './session.js';
+import type { BenchSession, CallError, Driver } from './session.js';
 import { bump, round3, Samples, summarizeShort, type LatencySummary, type ShortLatencySummary } from './stats.js';
 import { StdioDriver } from './stdio-client.js';
 
@@ -92,6 +92,8 @@ export interface LoadResult {
   durationSec: number;
   calls: { total: number; ok: number; errors: number };
   errorsByKind: Record<string, number>;
+  /** One message the server gave for each error kind (the first seen), when it gave one. */
+  errorSamples: Record<string, string>;
   /** Completed calls (ok or not) per second of measured wall time. */
   throughput: number;
   /** Latency of the ok calls. */
@@ -193,6 +195,8 @@ class Recorder {
   errors = 0;
   inFlight = 0;
   readonly errorsByKind: Record<string, number> = {};
+  /** The first message the server gave for each error kind. */
+  readonly errorSamples: Record<string, string> = {};
   readonly latency = new Samples(4096);
   readonly perTool: { ok: number; errors: number; latency: Samples }[] | undefined;
 
@@ -208,9 +212,9 @@ class Recorder {
     return this.ok + this.errors;
   }
 
-  record(slot: number, kind: string | null, ms: number): void {
+  record(slot: number, err: CallError | null, ms: number): void {
     const t = this.perTool?.[slot];
-    if (kind === null) {
+    if (err === null) {
       this.ok++;
       this.latency.add(ms);
       if (t) {
@@ -219,7 +223,8 @@ class Recorder {
       }
     } else {
       this.errors++;
-      bump(this.errorsByKind, kind);
+      bump(this.errorsByKind, err.kind);
+      if (err.message !== undefined && !(err.kind in this.errorSamples)) this.errorSamples[err.kind] = err.message;
       if (t) t.errors++;
     }
   }
@@ -268,10 +273,10 @@ async function runPhase(spec: PhaseSpec, rec: Recorder): Promise<number> {
       const c = prepared[pick()]!;
       rec.inFlight++;
       const t0 = performance.now();
-      const kind = await session.call(c, timeoutMs);
+      const outcome = await session.call(c, timeoutMs);
       const ms = performance.now() - t0;
       rec.inFlight--;
-      rec.record(c.slot, kind, ms);
+      rec.record(c.slot, outcome, ms);
     }
   };
   let ticker: NodeJS.Timeout | undefined;
@@ -350,6 +355,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (opened.sessions.length === 0) {
       throw new Error(`could not open any session to ${driver.target}: ${describeErrors(opened.errors)}`);
     }
+    // Every tool of the mix must exist before any load is sent: a typo would otherwise measure errors.
+    const listed = await opened.sessions[0]!.listTools(n.timeoutMs);
+    if ('kind' in listed) throw new Error(`tools/list failed on ${driver.target}: ${listed.kind}${listed.message ? ` (${listed.message})` : ''}`);
+    const unknown = [...new Set(n.mix.map((e) => e.tool))].filter((t) => !listed.includes(t));
+    if (unknown.length > 0) {
+      throw new LoadOptionsError(`${driver.target} has no tool ${unknown.map((t) => JSON.stringify(t)).join(', ')}; it lists: ${listed.join(', ') || '(none)'}`);
+    }
     const common = {
       sessions: opened.sessions,
       concurrency: n.concurrency,
@@ -401,6 +413,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       durationSec: round3(wallMs / 1000),
       calls: { total, ok: rec.ok, errors: rec.errors },
       errorsByKind: rec.errorsByKind,
+      errorSamples: rec.errorSamples,
       throughput: wallMs > 0 ? Math.round((total * 1e5) / wallMs) / 100 : 0,
       latencyMs: rec.latency.summary(),
       sessionCreateMs: summarizeShort(opened.createMs),

@@ -13,10 +13,18 @@ import type { PreparedCall } from './scenario.js';
 export const PROTOCOL_VERSION = '2025-11-25';
 export const CLIENT_INFO = { name: 'mcp-actors-bench', version: '0.1.0' } as const;
 
+/** A failed call: its kind (tool_error, rpc_-32602, http_404, timeout…) and what the server said, if anything. */
+export interface CallError {
+  kind: string;
+  message?: string;
+}
+
 /** One MCP session the callers drive. */
 export interface BenchSession {
-  /** Makes one tools/call. Resolves to null when the call is ok, else to its error kind. Never rejects. */
-  call(call: PreparedCall, timeoutMs: number): Promise<string | null>;
+  /** Makes one tools/call. Resolves to null when the call is ok, else to its error. Never rejects. */
+  call(call: PreparedCall, timeoutMs: number): Promise<CallError | null>;
+  /** The names of the tools the server lists (tools/list, every page), or the error. */
+  listTools(timeoutMs: number): Promise<string[] | CallError>;
 }
 
 export interface OpenedSessions {
@@ -37,15 +45,45 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-/** null when the JSON-RPC response is a successful tool result; else the error kind. */
-export function classifyResponse(msg: JsonRpcMessage): string | null {
+const SAMPLE_CHARS = 300;
+
+/** null when the JSON-RPC response is a successful tool result; else the error, with the server's words. */
+export function classifyResponse(msg: JsonRpcMessage): CallError | null {
   if (msg.error !== undefined) {
     const code = msg.error?.code;
-    return typeof code === 'number' ? `rpc_${code}` : 'rpc_error';
+    const message = typeof msg.error?.message === 'string' ? msg.error.message.slice(0, SAMPLE_CHARS) : undefined;
+    return { kind: typeof code === 'number' ? `rpc_${code}` : 'rpc_error', ...(message ? { message } : {}) };
   }
-  const result = msg.result as { isError?: unknown } | null | undefined;
-  if (typeof result !== 'object' || result === null) return 'bad_response';
-  return result.isError === true ? 'tool_error' : null;
+  const result = msg.result as { isError?: unknown; content?: unknown } | null | undefined;
+  if (typeof result !== 'object' || result === null) return { kind: 'bad_response', message: 'the response has no result object' };
+  if (result.isError !== true) return null;
+  const first = Array.isArray(result.content) ? (result.content[0] as { text?: unknown } | undefined) : undefined;
+  return { kind: 'tool_error', ...(typeof first?.text === 'string' ? { message: first.text.slice(0, SAMPLE_CHARS) } : {}) };
+}
+
+/** The tool names of a tools/list result and its next cursor, or a CallError. */
+export function toolsPage(msg: JsonRpcMessage): { names: string[]; cursor: string | undefined } | CallError {
+  if (msg.error !== undefined) return classifyResponse(msg) as CallError;
+  const result = msg.result as { tools?: unknown; nextCursor?: unknown } | undefined;
+  if (!result || !Array.isArray(result.tools)) return { kind: 'bad_response', message: 'tools/list returned no tools array' };
+  const names = result.tools.map((t) => (t as { name?: unknown }).name).filter((n): n is string => typeof n === 'string');
+  return { names, cursor: typeof result.nextCursor === 'string' ? result.nextCursor : undefined };
+}
+
+/** Pages through tools/list with `request` (one JSON-RPC request body → its response). */
+export async function listAllTools(request: (body: string) => Promise<JsonRpcMessage | CallError>): Promise<string[] | CallError> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const r = await request(JSON.stringify({ jsonrpc: '2.0', id: `tools-${page}`, method: 'tools/list', params: cursor ? { cursor } : {} }));
+    if ('kind' in r) return r;
+    const p = toolsPage(r);
+    if ('kind' in p) return p;
+    names.push(...p.names);
+    if (!p.cursor) return names;
+    cursor = p.cursor;
+  }
+  return names;
 }
 
 export function initializeBody(id: number | string, protocolVersion: string): string {
@@ -70,9 +108,9 @@ export function replyToServerRequest(msg: JsonRpcMessage): string {
       });
 }
 
-function outcomeKind(o: HttpOutcome): string | null {
-  if (!o.ok) return o.kind;
-  return o.message === undefined ? 'bad_response' : classifyResponse(o.message);
+function outcomeError(o: HttpOutcome): CallError | null {
+  if (!o.ok) return o.detail === undefined ? { kind: o.kind } : { kind: o.kind, message: o.detail };
+  return o.message === undefined ? { kind: 'bad_response', message: 'no JSON-RPC response' } : classifyResponse(o.message);
 }
 
 class HttpSession implements BenchSession {
@@ -93,7 +131,7 @@ class HttpSession implements BenchSession {
     readonly sessionId: string | undefined,
   ) {}
 
-  call(c: PreparedCall, timeoutMs: number): Promise<string | null> {
+  call(c: PreparedCall, timeoutMs: number): Promise<CallError | null> {
     const id = this.nextId++;
     return this.client
       .exchange({
@@ -104,7 +142,16 @@ class HttpSession implements BenchSession {
         timeoutMs,
         onServerRequest: this.onServerRequest,
       })
-      .then(outcomeKind);
+      .then(outcomeError);
+  }
+
+  listTools(timeoutMs: number): Promise<string[] | CallError> {
+    return listAllTools(async (body) => {
+      const id = (JSON.parse(body) as { id: string }).id;
+      const o = await this.client.exchange({ method: 'POST', headers: this.headers, body, expectId: id, timeoutMs, onServerRequest: this.onServerRequest });
+      if (!o.ok) return { kind: o.kind, ...(o.detail ? { message: o.detail } : {}) };
+      return o.message ?? { kind: 'bad_response', message: 'no JSON-RPC response' };
+    });
   }
 }
 
@@ -177,7 +224,7 @@ export class HttpDriver implements Driver {
     if (!init.ok) return { kind: `init_${init.kind}` };
     const msg = init.message;
     if (msg === undefined) return { kind: 'init_bad_response' };
-    if (msg.error !== undefined) return { kind: `init_${classifyResponse(msg) ?? 'rpc_error'}` };
+    if (msg.error !== undefined) return { kind: `init_${classifyResponse(msg)?.kind ?? 'rpc_error'}` };
     const negotiated = (msg.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
     const sessionId = init.sessionId;
     const headers: Record<string, string> = {

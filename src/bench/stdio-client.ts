@@ -10,10 +10,12 @@ import type { PreparedCall } from './scenario.js';
 import {
   classifyResponse,
   initializeBody,
+  listAllTools,
   INITIALIZED_BODY,
   PROTOCOL_VERSION,
   replyToServerRequest,
   type BenchSession,
+  type CallError,
   type Driver,
   type OpenedSessions,
 } from './session.js';
@@ -80,17 +82,23 @@ export class StdioDriver implements Driver, BenchSession {
     const ms = performance.now() - t0;
     if (typeof init === 'string') return { sessions: [], createMs: [], errors: { [`init_${init}`]: 1 } };
     if (init.error !== undefined) {
-      return { sessions: [], createMs: [], errors: { [`init_${classifyResponse(init) ?? 'rpc_error'}`]: 1 } };
+      return { sessions: [], createMs: [], errors: { [`init_${classifyResponse(init)?.kind ?? 'rpc_error'}`]: 1 } };
     }
     this.write(`${INITIALIZED_BODY}\n`);
     return { sessions: [this], createMs: [ms], errors: {} };
   }
 
-  call(c: PreparedCall, timeoutMs: number): Promise<string | null> {
+  call(c: PreparedCall, timeoutMs: number): Promise<CallError | null> {
     const id = this.nextId++;
-    return this.request(id, `${c.prefix}${id}}`, timeoutMs).then((r) =>
-      typeof r === 'string' ? r : classifyResponse(r),
-    );
+    return this.request(id, `${c.prefix}${id}}`, timeoutMs).then((r) => (typeof r === 'string' ? { kind: r } : classifyResponse(r)));
+  }
+
+  listTools(timeoutMs: number): Promise<string[] | CallError> {
+    return listAllTools(async (body) => {
+      const id = this.nextId++;
+      const r = await this.request(id, body.replace(/"id":"tools-\d+"/, `"id":${id}`), timeoutMs);
+      return typeof r === 'string' ? { kind: r } : r;
+    });
   }
 
   private request(id: number, body: string, timeoutMs: number): Promise<JsonRpcMessage | string> {

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { ConfigError } from '../config.js';
 import { rpcError } from '../errors.js';
@@ -19,14 +19,25 @@ import { audit } from './auth/audit.js';
 import { unsafeBindProblem } from './auth/bind-policy.js';
 import { metadataPaths, protectedResourceMetadata, resourceUri } from './auth/metadata.js';
 import { Authenticator, authMiddleware, logAuthFailure } from './auth/middleware.js';
+import { bearerToken } from './auth/bearer.js';
 import { PrincipalLimiter } from './auth/limits.js';
 import { bearerChallenge } from './auth/challenge.js';
 
 const MCP_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
 
+/** How many Host headers the request carried (Node keeps only the first in `headers`). */
+function hostHeaderCount(c: Context<EdgeEnv>): number {
+  const raw = c.env?.incoming?.rawHeaders;
+  if (!raw) return 1;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
+}
+
+/** Host/Origin allowlists (DNS-rebinding protection) for every route, and exactly one Host header. */
 function hostGuard(policy: HostPolicy, rt: Runtime): MiddlewareHandler<EdgeEnv> {
   return async (c, next) => {
-    const err = checkHost(header(c, 'host'), policy) ?? checkOrigin(header(c, 'origin'), policy);
+    const err = (hostHeaderCount(c) > 1 ? rpcError('DUPLICATE_HOST') : undefined) ?? checkHost(header(c, 'host'), policy) ?? checkOrigin(header(c, 'origin'), policy);
     if (err) {
       rt.metrics.httpRejected.inc({ status: String(err.http), code: err.code });
       return jsonError(err);
@@ -48,7 +59,13 @@ export function createApp(rt: Runtime, parts: EdgeParts = { auth: new Authentica
   const app = new Hono<EdgeEnv>();
   const path = http.path;
 
-  app.use(path, hostGuard(policy, rt));
+  // Every route: the operational endpoints carry counts a DNS-rebinding page must not read either.
+  app.use('*', hostGuard(policy, rt));
+  // Hono answers HEAD with the GET handler and drops the body unread: on the MCP endpoint that
+  // would open a GET stream nobody reads. HEAD is not a method of the endpoint.
+  app.use(path, (c, next) =>
+    c.req.method === 'HEAD' ? Promise.resolve(jsonError(rpcError('METHOD_NOT_ALLOWED', 'use POST, GET or DELETE'), null, { allow: 'GET, POST, DELETE' })) : next(),
+  );
   const corsMiddleware = cors({
       origin: (origin) => (checkOrigin(origin, policy) ? null : origin),
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
@@ -77,12 +94,18 @@ export function createApp(rt: Runtime, parts: EdgeParts = { auth: new Authentica
   });
   app.get('/metrics', async () => new Response(await rt.metrics.text(), { headers: { 'content-type': rt.metrics.contentType } }));
   app.get('/sessions', async (c) => {
-    const checked = auth.check(header(c, 'authorization'));
+    const authorization = header(c, 'authorization');
+    const checked = auth.check(authorization);
     const outcome = checked instanceof Promise ? await checked : checked;
     const principal = outcome.principal;
     if (!principal) {
-      logAuthFailure(rt, c, outcome.failure ?? { kind: 'missing', reason: 'no admin credentials' }, 'admin endpoint: authentication failed');
-      return jsonError(rpcError('UNAUTHORIZED', 'an admin token is required'), null, { 'www-authenticate': bearerChallenge({ realm: 'mcp-actors-admin' }) });
+      const presented = bearerToken(authorization) !== undefined;
+      const failure = outcome.failure ?? (presented ? { kind: 'invalid_token' as const, reason: 'the bearer token is not an admin credential of this server' } : { kind: 'missing' as const, reason: 'no admin credentials' });
+      logAuthFailure(rt, c, failure, 'admin endpoint: authentication failed');
+      const hint = auth.hasAdmin
+        ? 'send Authorization: Bearer <admin token>'
+        : 'no admin credential is configured on this server: set MCP_ACTORS_ADMIN_TOKEN (admin.token), or give a token the admin role (auth.tokens[].roles)';
+      return jsonError(rpcError('UNAUTHORIZED', presented && auth.hasAdmin ? 'the bearer token is not an admin credential of this server' : hint), null, { 'www-authenticate': bearerChallenge({ realm: 'mcp-actors-admin' }) });
     }
     if (!principal.admin) {
       logAuthFailure(rt, c, { kind: 'invalid_token', reason: `principal ${principal.id} lacks the admin role` }, 'admin endpoint: forbidden');
@@ -95,7 +118,6 @@ export function createApp(rt: Runtime, parts: EdgeParts = { auth: new Authentica
   // RFC 9728 protected-resource metadata, whenever there are credentials to discover.
   if (auth.required) {
     for (const p of metadataPaths(rt.config)) {
-      app.use(p, hostGuard(policy, rt));
       app.get(p, (c) => {
         const doc = protectedResourceMetadata(rt.config, resourceUri(rt.config, header(c, 'host')));
         return c.json(doc, 200, { 'access-control-allow-origin': '*', 'cache-control': 'max-age=300' });

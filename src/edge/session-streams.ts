@@ -26,7 +26,8 @@ interface Exchange {
   id: JsonRpcId;
   state: ExchangeState;
   resolve: (r: Response) => void;
-  headers: Record<string, string>;
+  /** Headers for the response unless it is a JSON-RPC error (the session id of an initialize). */
+  successHeaders: Record<string, string>;
   sse: SseStream | undefined;
   streamId: string | undefined;
   /** Called once when the exchange is over (its response delivered, or the session ended). */
@@ -43,6 +44,10 @@ export interface SessionStreamsOptions {
   fingerprint: string;
   /** Open SSE streams allowed at once; a GET that would open one more gets 429. */
   maxStreams?: number;
+  /** Unread bytes one SSE stream may queue before it is dropped (see SseStream). */
+  maxBufferedBytes?: number;
+  /** A stream was dropped because its client did not read. */
+  onStreamDropped?: () => void;
   /** Called once when the session has ended. */
   onEnded?: () => void;
 }
@@ -99,10 +104,14 @@ export class SessionStreams implements SessionSink {
     return false;
   }
 
-  /** Registers the HTTP exchange of one request; resolves with the Response to send. */
-  open(id: JsonRpcId, headers: Record<string, string> = {}, onDone?: () => void): Promise<Response> {
+  /**
+   * Registers the HTTP exchange of one request; resolves with the Response to send. Headers in
+   * `successHeaders` (the session id of an initialize) go only on a response that is not an error
+   * (and on an SSE stream, which starts before the outcome is known).
+   */
+  open(id: JsonRpcId, opts: { successHeaders?: Record<string, string>; onDone?: () => void } = {}): Promise<Response> {
     return new Promise<Response>((resolve) => {
-      const ex: Exchange = { id, state: 'waiting', resolve, headers, sse: undefined, streamId: undefined, onDone };
+      const ex: Exchange = { id, state: 'waiting', resolve, successHeaders: opts.successHeaders ?? {}, sse: undefined, streamId: undefined, onDone: opts.onDone };
       this.exchanges.set(id, ex);
     });
   }
@@ -116,7 +125,7 @@ export class SessionStreams implements SessionSink {
         this.opts.log.debug({ session: this.opts.fingerprint }, 'response for a request with no open exchange');
         return;
       }
-      this.finishExchange(ex, out.json);
+      this.finishExchange(ex, out.json, out.err === true);
       return;
     }
     const ex = out.rel !== undefined ? this.exchanges.get(out.rel) : undefined;
@@ -175,7 +184,10 @@ export class SessionStreams implements SessionSink {
    * client does not read keeps its slot), else until the stream closes.
    */
   private newStream(hold?: StreamHold): SseStream {
-    const sse = new SseStream();
+    const sse = new SseStream(this.opts.maxBufferedBytes, (queued) => {
+      this.opts.log.warn({ session: this.opts.fingerprint, queuedBytes: queued }, 'SSE stream dropped: its client is not reading (it may resume with Last-Event-ID)');
+      this.opts.onStreamDropped?.();
+    });
     this.openStreams++;
     let released = false;
     const release = () => {
@@ -199,7 +211,7 @@ export class SessionStreams implements SessionSink {
     this.byStream.set(streamId, ex);
     if (this.opts.priming()) sse.prime(this.store.mark(streamId), this.opts.retryMs);
     this.watch(ex, sse);
-    ex.resolve(new Response(sse.body, { status: 200, headers: { ...SSE_HEADERS, ...ex.headers } }));
+    ex.resolve(new Response(sse.body, { status: 200, headers: { ...SSE_HEADERS, ...ex.successHeaders } }));
   }
 
   /** The client went away from an exchange's stream: keep storing until it resumes. */
@@ -225,11 +237,11 @@ export class SessionStreams implements SessionSink {
     }
   }
 
-  private finishExchange(ex: Exchange, json: string): void {
+  private finishExchange(ex: Exchange, json: string, isError: boolean): void {
     if (ex.state === 'waiting') {
       this.done(ex);
       this.exchanges.delete(ex.id);
-      ex.resolve(new Response(json, { status: 200, headers: { ...JSON_HEADERS, ...ex.headers } }));
+      ex.resolve(new Response(json, { status: 200, headers: { ...JSON_HEADERS, ...(isError ? {} : ex.successHeaders) } }));
       return;
     }
     this.toExchange(ex, json, true);
@@ -268,7 +280,7 @@ export class SessionStreams implements SessionSink {
       if (capped) return capped;
     }
     const sse = this.newStream(hold);
-    for (const e of replay.events) sse.event(e.data, `${parsed.streamId}_${e.seq}`);
+    for (const e of replay.events) sse.event(e.data, `${parsed.streamId}_${e.seq}`, true);
     const ex = this.byStream.get(parsed.streamId);
     if (replay.done || !ex || ex.state === 'done') {
       sse.close();
@@ -293,7 +305,7 @@ export class SessionStreams implements SessionSink {
     if (this.opts.priming()) sse.prime(this.store.mark(STANDALONE), this.opts.retryMs);
     const missed = this.store.after(STANDALONE, afterSeq);
     for (const e of missed?.events ?? []) {
-      sse.event(e.data, `${STANDALONE}_${e.seq}`);
+      sse.event(e.data, `${STANDALONE}_${e.seq}`, true);
       this.standaloneDelivered = Math.max(this.standaloneDelivered, e.seq);
     }
     this.standalone = sse;

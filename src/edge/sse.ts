@@ -1,6 +1,12 @@
 /**
  * One Server-Sent Events response: a ReadableStream the HTTP server pipes to the socket. It knows
  * when the client went away (the stream is cancelled) and when it last wrote (for keep-alives).
+ *
+ * Bounded: what the client has not read yet stays queued here, on the main thread. Once that queue
+ * holds `maxBufferedBytes`, the next event drops the stream instead (the response is aborted, its
+ * queue freed): a slow or absent reader never grows the server's memory past the bound. Every
+ * event also went to the session's bounded event store, so the client resumes with Last-Event-ID
+ * (a replay from the store is bounded by the store's own cap).
  */
 const encoder = new TextEncoder();
 
@@ -21,13 +27,23 @@ export class SseStream {
   private closedFlag = false;
   private closeHandlers: Array<() => void> = [];
 
-  constructor() {
-    this.body = new ReadableStream<Uint8Array>({
-      start: (c) => {
-        this.controller = c;
+  /**
+   * @param maxBufferedBytes the most unread bytes kept before the stream is dropped
+   * @param onDropped called once if it is dropped for that reason (with the bytes that were queued)
+   */
+  constructor(
+    private readonly maxBufferedBytes = Number.POSITIVE_INFINITY,
+    private readonly onDropped?: (queuedBytes: number) => void,
+  ) {
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.controller = c;
+        },
+        cancel: () => this.onGone(),
       },
-      cancel: () => this.onGone(),
-    });
+      { highWaterMark: maxBufferedBytes, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
     open.add(this);
   }
 
@@ -41,8 +57,21 @@ export class SseStream {
     else this.closeHandlers.push(fn);
   }
 
-  private write(text: string): boolean {
+  private write(text: string, replay = false): boolean {
     if (this.closedFlag) return false;
+    const room = this.controller.desiredSize;
+    if (!replay && room !== null && room <= 0) {
+      // The client has not read maxBufferedBytes: drop the stream rather than buffer more.
+      const queued = this.maxBufferedBytes - room;
+      try {
+        this.controller.error(new Error(`SSE stream dropped: the client left ${queued} bytes unread`));
+      } catch {
+        // already closed
+      }
+      this.onGone();
+      this.onDropped?.(queued);
+      return false;
+    }
     try {
       this.controller.enqueue(encoder.encode(text));
       this.lastWrite = Date.now();
@@ -53,9 +82,13 @@ export class SseStream {
     }
   }
 
-  /** A `message` event; `id` makes it resumable. */
-  event(data: string, id?: string): boolean {
-    return this.write(id === undefined ? `data: ${data}\n\n` : `id: ${id}\ndata: ${data}\n\n`);
+  /**
+   * A `message` event; `id` makes it resumable. `replay`: an event replayed from the session's
+   * event store onto a new stream — not counted against the bound (the store is bounded itself,
+   * and a resuming client must get what it asked for before live events are judged).
+   */
+  event(data: string, id?: string, replay = false): boolean {
+    return this.write(id === undefined ? `data: ${data}\n\n` : `id: ${id}\ndata: ${data}\n\n`, replay);
   }
 
   /** SEP-1699 priming event: an id with empty data, plus the reconnection delay hint. */
@@ -91,6 +124,3 @@ export function keepAliveSweep(idleMs: number, now = Date.now()): void {
   for (const s of open) if (now - s.lastWrite >= idleMs) s.comment('keep-alive');
 }
 
-export function openStreamCount(): number {
-  return open.size;
-}

@@ -152,7 +152,7 @@ export class StreamableEdge {
       const limiter = this.limiter;
       onDone = () => limiter.endRequest(principal.id);
     }
-    const response = s.sink.open(msg.id, {}, onDone);
+    const response = s.sink.open(msg.id, { onDone });
     s.actor.submit(msg);
     return response;
   }
@@ -184,6 +184,8 @@ export class StreamableEdge {
           log: this.rt.log,
           fingerprint: record.fingerprint,
           maxStreams: http.maxSseStreamsPerSession,
+          maxBufferedBytes: http.sseMaxBufferedBytes,
+          onStreamDropped: () => this.rt.metrics.sseDropped.inc(),
           onEnded: principal && limiter ? () => limiter.closeSession(principal.id) : undefined,
         }),
       {
@@ -194,7 +196,7 @@ export class StreamableEdge {
         headers: initializeHeaders(c),
       },
     );
-    const response = session.sink.open(msg.id, { [SESSION_HEADER]: session.actor.id });
+    const response = session.sink.open(msg.id, { successHeaders: { [SESSION_HEADER]: session.actor.id } });
     session.actor.submit(msg);
     return response;
   }

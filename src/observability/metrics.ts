@@ -34,6 +34,7 @@ export class Metrics {
   readonly sessionsCreated: Counter;
   readonly sessionsEnded: Counter<'reason'>;
   readonly httpRejected: Counter<'status' | 'code'>;
+  readonly sseDropped: Counter;
   readonly threads: Gauge;
   readonly poolLeases: Gauge<'kind'>;
   readonly poolInstances: Gauge<'kind' | 'state'>;
@@ -43,7 +44,8 @@ export class Metrics {
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'mcp_actors_process_' });
+    // The conventional process_* and nodejs_* names, so standard dashboards and alerts match.
+    collectDefaultMetrics({ register: this.registry });
     this.sessions = new Gauge({
       name: 'mcp_actors_sessions',
       help: 'Sessions by state (active = holds a thread; hibernated = record only)',
@@ -128,6 +130,7 @@ export class Metrics {
       registers,
     });
     this.httpRejected = new Counter({ name: 'mcp_actors_http_rejected_total', help: 'HTTP requests refused by the edge, by status and error code', labelNames: ['status', 'code'], registers });
+    this.sseDropped = new Counter({ name: 'mcp_actors_sse_streams_dropped_total', help: 'SSE streams dropped because their client left sseMaxBufferedBytes unread', registers });
   }
 
   text(): Promise<string> {

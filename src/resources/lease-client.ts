@@ -33,13 +33,16 @@ export interface LeaseService {
 
 export type RuntimeCall = (op: string, args: Record<string, unknown>, timeoutMs?: number) => Promise<unknown>;
 
-export function leaseService(call: RuntimeCall): LeaseService {
+/** Where failures of fire-and-forget calls (abandoning a wait, releasing a lease) are reported. */
+export type LeaseWarn = (msg: string, data: Record<string, unknown>) => void;
+
+export function leaseService(call: RuntimeCall, warn: LeaseWarn): LeaseService {
   return {
     async acquire<T extends object>(kind: string, spec: unknown, opts: LeaseOptions = {}): Promise<ResourceLease<T>> {
       opts.signal?.throwIfAborted();
       const waitId = randomUUID();
       const waitMs = opts.waitMs;
-      const onAbort = () => void call('lease.abandon', { kind, waitId }).catch(() => {});
+      const onAbort = () => void call('lease.abandon', { kind, waitId }).catch((err: unknown) => warn('abandoning a lease wait failed', { kind, err: (err as Error).message }));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       let granted: { lid: string; label: string; port: MessagePort };
       try {
@@ -63,7 +66,8 @@ export function leaseService(call: RuntimeCall): LeaseService {
           if (released) return;
           released = true;
           resource.close();
-          await call('lease.release', { kind, lid: granted.lid }).catch(() => {});
+          // The lease is released with the session's incarnation anyway; say why it was not released now.
+          await call('lease.release', { kind, lid: granted.lid }).catch((err: unknown) => warn('releasing a lease failed', { kind, err: (err as Error).message }));
         },
       };
     },

@@ -13,6 +13,7 @@
  * - Honour `extra.signal` in long-running handlers: it fires on cancellation and on deadline.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 
@@ -55,7 +56,15 @@ export interface Lease<T> {
   release(): Promise<void>;
 }
 
+/** zod, for input and output schemas: `import { z } from 'mcp-actors/toolset'`, or `ctx.z`. */
+export { z };
+
 export interface ToolsetContext {
+  /**
+   * The zod the runtime itself uses, for tool input and output schemas — a toolset file anywhere
+   * (outside any node_modules tree) needs no import at all.
+   */
+  readonly z: typeof z;
   /** The MCP session id. Only valid inside handlers (after the session is bound). */
   readonly sessionId: string;
   /** The actor key (today the session id; later a state handle). */

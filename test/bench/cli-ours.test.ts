@@ -48,4 +48,25 @@ describe('mcp-actors bench against mcp-actors', () => {
     expect(r.json.calls.ok).toBeGreaterThan(50);
     expect((await whoamiExecuted()) - before).toBe(r.json.calls.ok + r.json.warmup.ok);
   });
+
+  it('checks the tools up front: an unknown tool is a clear message and a non-zero exit, before any load', async () => {
+    const before = await whoamiExecuted();
+    const r = spawnSync(process.execPath, [CLI, 'bench', '--url', server.url, '--tool', 'no_such_tool', '--calls', '50'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/has no tool "no_such_tool"; it lists: .*whoami/);
+    expect(r.stdout).toBe('');
+    expect(await whoamiExecuted()).toBe(before);
+  });
+
+  it('reports one message the server gave for each error kind, in the text report and in --json', async () => {
+    // echo without its required argument: every call is a tool error with the same message.
+    const r = bench(['--tool', 'echo', '--calls', '20']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.errorsByKind).toEqual({ tool_error: 20 });
+    expect(r.json.errorSamples.tool_error).toMatch(/text/);
+    const text = spawnSync(process.execPath, [CLI, 'bench', '--url', server.url, '--tool', 'fail', '--args', '{"message":"boom-42"}', '--calls', '5'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/errors\s+tool_error 5/);
+    expect(text.stdout).toMatch(/^  tool_error: .*boom-42/m);
+  });
 });

@@ -143,6 +143,8 @@ function startOddServer(): Promise<{ port: number; toolCalls: () => number; clos
       status = method === 'DELETE' ? 200 : 202;
     } else if (msg.method === 'initialize') {
       payload = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'odd', version: '1' } } });
+    } else if (msg.method === 'tools/list') {
+      payload = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { tools: [{ name: 'x', inputSchema: { type: 'object' } }] } });
     } else {
       toolCalls++;
       payload = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: 'd\u00e9j\u00e0 \u2713' }] } });
@@ -570,7 +572,8 @@ describe("against the SDK's example server (simpleStreamableHttp)", () => {
   afterAll(() => server?.stop());
 
   // The example logs one "Received MCP request for session" line per POST carrying a session id:
-  // the notifications/initialized of each session plus every tools/call that reached it.
+  // the notifications/initialized of each session, the one tools/list the load generator checks
+  // the tools with, plus every tools/call that reached it.
   const received = (): number => server.output().split('Received MCP request for session').length - 1;
 
   it('runs with --calls and --duration; the server saw exactly the calls reported', async () => {
@@ -578,14 +581,14 @@ describe("against the SDK's example server (simpleStreamableHttp)", () => {
     const base = received();
     const r1 = await runLoad({ url, tool: 'greet', args: { name: 'bench' }, calls: 300, sessions: 2, concurrency: 4 });
     expect(r1.calls).toEqual({ total: 300, ok: 300, errors: 0 });
-    expect(received() - base).toBe(2 + 300);
+    expect(received() - base).toBe(2 + 1 + 300);
     expect(server.output()).toContain('Received session termination request');
 
     const base2 = received();
     const r2 = await runLoad({ url, tool: 'greet', args: { name: 'bench' }, durationSec: 1, sessions: 3, concurrency: 6 });
     expect(r2.calls.errors).toBe(0);
     expect(r2.calls.ok).toBeGreaterThan(20);
-    expect(received() - base2).toBe(3 + r2.calls.ok);
+    expect(received() - base2).toBe(3 + 1 + r2.calls.ok);
     expectOrderedLatency(r2);
   });
 });
@@ -653,6 +656,7 @@ process.stdin.on('data', (c) => {
   while ((i = buf.indexOf('\\n')) !== -1) {
     const m = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1);
     if (m.method === 'initialize') process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'd', version: '1' } } }) + '\\n');
+    if (m.method === 'tools/list') process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { tools: [{ name: 'x', inputSchema: { type: 'object' } }] } }) + '\\n');
     if (m.method === 'tools/call' && ++n === 20) process.exit(1);
     if (m.method === 'tools/call') process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { content: [] } }) + '\\n');
   }

@@ -41,7 +41,11 @@ export class Authenticator {
     this.tokens = new StaticTokens(auth.tokens, config.admin.token, auth.limits);
     this.jwt = auth.oauth ? new JwtVerifier(auth.oauth, auth.oauth.audience ?? auth.resource!, auth.limits) : undefined;
     this.active = this.required || this.tokens.size > 0;
+    this.hasAdmin = !!config.admin.token || auth.tokens.some((t) => t.roles.includes('admin')) || !!auth.oauth?.adminScope;
   }
+
+  /** Some credential can act as admin (an admin token, a token with the admin role, an OAuth admin scope). */
+  readonly hasAdmin: boolean;
 
   /** Authenticates an Authorization header value; synchronous unless a JWT must be verified. */
   check(authorization: string | undefined): AuthOutcome | Promise<AuthOutcome> {

@@ -346,6 +346,26 @@ export type AccountApi = ReturnType<typeof accountApi>;
 
 /* ---------- the factory ---------- */
 
+/**
+ * ccxt deep-merges `urls` overrides into its own: an override must have the shape of what it
+ * replaces (binance's `urls.api` is an object of API families, not one URL). A mismatch would fail
+ * deep inside ccxt ("Cannot use 'in' operator…"); say what is wrong instead.
+ */
+function checkUrlOverrides(exchange: string, given: Dict, defaults: Dict | undefined, path = 'urls'): void {
+  for (const [key, value] of Object.entries(given)) {
+    const expected = defaults?.[key];
+    if (expected === null || typeof expected !== 'object' || Array.isArray(expected)) continue;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      const keys = Object.keys(expected as Dict);
+      throw ccxtError(
+        'BAD_REQUEST',
+        `this server's configuration ccxt.overrides.${exchange}.${path}.${key} must be an object with the keys ${exchange} uses (${keys.slice(0, 6).join(', ')}${keys.length > 6 ? `, … ${keys.length} in all` : ''}), not ${JSON.stringify(value)?.slice(0, 60)}; \`npm run fake-exchange\` prints a working configuration for its fake exchange`,
+      );
+    }
+    checkUrlOverrides(exchange, value as Dict, expected as Dict, `${path}.${key}`);
+  }
+}
+
 export default defineResourceFactory<ClientSpec, Client>({
   async init(config) {
     cfg = config as unknown as FactoryConfig;
@@ -368,7 +388,10 @@ export default defineResourceFactory<ClientSpec, Client>({
       options: { ...(o.options ?? {}), defaultType: spec.marketType },
     };
     if (o.rateLimitMs !== undefined) user.rateLimit = o.rateLimitMs;
-    if (o.urls) user.urls = o.urls;
+    if (o.urls) {
+      checkUrlOverrides(spec.exchange, o.urls, (new (Cls as new (c: Dict) => Exchange)({}) as { urls: Dict }).urls);
+      user.urls = o.urls;
+    }
     const secrets: string[] = [];
     if (spec.role === 'account') {
       const s = ctx.secrets;

@@ -208,6 +208,13 @@ export class Clients {
     const all = [...this.publics.values(), ...this.accounts.values()];
     this.publics.clear();
     this.accounts.clear();
-    await Promise.all(all.map((p) => p.then((l) => l.release()).catch(() => {})));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (l) => l.release(),
+          () => undefined, // a lease that was never granted: nothing to release (its caller got that error)
+        ),
+      ),
+    );
   }
 }

@@ -91,7 +91,7 @@ export const toolset = defineToolset({
     'screenshot_cua shows the screen; computer_* tools act on it directly; run_cua_task lets an agent do a task on it.',
   register(server, ctx: ToolsetContext) {
     const session = new SessionComputer(ctx);
-    ctx.onStop(() => session.release().catch(() => {}));
+    ctx.onStop(() => session.release().catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'cua: giving the computer back failed')));
     let limits: CuaSettings | undefined;
 
     const runtime = (): RuntimeService => {
@@ -279,7 +279,7 @@ export const toolset = defineToolset({
             method: 'notifications/progress',
             params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), message: `${label(task)}step ${step.step}: ${step.action}` },
           })
-          .catch(() => {});
+          .catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'cua: a progress notification could not be sent'));
       };
     };
 

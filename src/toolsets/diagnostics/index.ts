@@ -31,6 +31,7 @@ import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { defineToolset, type HandlerExtra } from '../types.js';
+import { sessionLogging } from '../logging.js';
 
 export const LIMITS = {
   echoChars: 1_000_000,
@@ -77,6 +78,7 @@ export const toolset = defineToolset({
   name: 'diagnostics',
   description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami, notify_later, bad_result)',
   register(server, ctx) {
+    const log = sessionLogging(server, ctx, 'diagnostics');
     /** Heap retained by `alloc` on behalf of this session. */
     const retained: number[][] = [];
     let inFlight = 0;
@@ -266,8 +268,10 @@ export const toolset = defineToolset({
         // The session owes its client this message: keep the actor awake (no hibernation) until sent.
         const release = ctx.keepAwake();
         const timer = setTimeout(() => {
-          release();
-          void server.server.notification({ method: 'notifications/message', params: { level: 'info', logger: 'diagnostics', data: text } }).catch(() => {});
+          log.notify('info', text).then(release, (err: unknown) => {
+            release();
+            ctx.log.warn({ err: (err as Error).message }, 'notify_later: the notification could not be sent');
+          });
         }, ms);
         ctx.onStop(() => clearTimeout(timer));
         return structured({ scheduledInMs: ms });

@@ -18,7 +18,7 @@
  * Per-session state (log level, subscriptions) lives in `ctx.state`.
  */
 import { defineToolset } from '../types.js';
-import { registerLogging } from './logging.js';
+import { sessionLogging } from '../logging.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
 import { registerTools } from './tools.js';
@@ -27,7 +27,7 @@ export const toolset = defineToolset({
   name: 'everything',
   description: 'MCP conformance suite fixtures (tools, resources, prompts, logging, completion, subscriptions)',
   register(server, ctx) {
-    const log = registerLogging(server, ctx);
+    const log = sessionLogging(server, ctx, 'everything');
     registerTools(server, log);
     registerResources(server, ctx, log);
     registerPrompts(server);

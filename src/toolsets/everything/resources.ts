@@ -13,7 +13,7 @@ import {
   WATCHED_TEXT,
   WATCHED_URI,
 } from './fixtures.js';
-import type { SessionLog } from './logging.js';
+import type { SessionLog } from '../logging.js';
 
 /** `ctx.state` key of the session's subscribed URIs (a string array, so it survives restarts). */
 export const SUBSCRIPTIONS_KEY = 'everything.subscriptions';

@@ -17,7 +17,7 @@ import {
   SEP1330_REQUESTED_SCHEMA,
   WAV_SILENCE_BASE64,
 } from './fixtures.js';
-import type { SessionLog } from './logging.js';
+import type { SessionLog } from '../logging.js';
 
 type RequestedSchema = ElicitRequestFormParams['requestedSchema'];
 

@@ -64,6 +64,17 @@ export function binanceOverrides(baseUrl: string): BinanceOverrides {
   };
 }
 
+/** The mcp-actors configuration that points ccxt's binance at the fake at `url`, with `account` as "fake". */
+export function mcpActorsConfig(url: string, account: { apiKey: string; secret: string }): Record<string, unknown> {
+  return {
+    ccxt: {
+      exchanges: ['binance'],
+      overrides: { binance: binanceOverrides(url) },
+      accounts: [{ name: 'fake', exchange: 'binance', apiKey: account.apiKey, secret: account.secret }],
+    },
+  };
+}
+
 /** Every http(s)/ws(s) URL found anywhere in `value` whose host is not 127.0.0.1. */
 export function nonLoopbackUrls(value: unknown, seen = new Set<unknown>()): string[] {
   if (typeof value === 'string') {

@@ -1,17 +1,35 @@
-// Start the fake exchange from the command line (npm run fake-exchange):
+// Start the fake exchange from the command line (npm run fake-exchange -- --help).
 //
-//   node dist/test/support/fake-exchange/cli.js [--port 0] [--markets 0] [--seed 1] [--fee-rate 0]
-//
-// Prints one JSON line, e.g. {"url":"http://127.0.0.1:40123","apiKeys":["fake-demo-api-key"],"markets":6},
-// then serves until SIGINT / SIGTERM. Accounts come from the environment:
-//   FAKE_EXCHANGE_ACCOUNTS  JSON array of {apiKey, secret, balances?}  (takes precedence), or
-//   FAKE_EXCHANGE_API_KEY + FAKE_EXCHANGE_SECRET (+ optional FAKE_EXCHANGE_BALANCES JSON object),
-//   otherwise the built-in demo account (DEFAULT_ACCOUNT in server.ts).
+// Prints one JSON line — the URL, the API keys, the market count and `config`: the mcp-actors
+// configuration that points ccxt's binance at this fake (every API family, options that keep
+// loadMarkets on one endpoint, an account named "fake") — and, with --write-config, writes that
+// configuration to a file (mode 0600: it holds the account's secret). Serves until SIGINT/SIGTERM.
 
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import { mcpActorsConfig } from './ccxt.js';
 import { DEFAULT_ACCOUNT, startFakeExchange } from './server.js';
 import type { AccountSpec } from './state.js';
+
+const USAGE = `Usage: npm run fake-exchange -- [options]
+       node dist/test/support/fake-exchange/cli.js [options]
+
+A fake Binance spot exchange on loopback, for trying the ccxt toolset without a real exchange.
+
+Options:
+  --port <n>              port (default 0: any free port)
+  --markets <n>           extra synthetic markets besides the six built-in ones (default 0)
+  --seed <n>              seed of the synthetic market data (default 1)
+  --fee-rate <x>          trading fee rate (default 0)
+  --write-config <file>   also write the mcp-actors configuration for it to <file> (mode 0600)
+  -h, --help              this text
+
+Accounts (environment): FAKE_EXCHANGE_ACCOUNTS (JSON array of {apiKey, secret, balances?}), or
+FAKE_EXCHANGE_API_KEY + FAKE_EXCHANGE_SECRET (+ FAKE_EXCHANGE_BALANCES), else a demo account.
+
+Then:  npm start -- --toolsets ccxt --config <file>     (and call get_ticker {"symbol": "BTC/USDT"})`;
+
 
 function numOption(name: string, raw: string | undefined, def: number): number {
   if (raw === undefined) return def;
@@ -49,9 +67,15 @@ async function main(): Promise<void> {
       markets: { type: 'string' },
       seed: { type: 'string' },
       'fee-rate': { type: 'string' },
+      'write-config': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const accounts = accountsFromEnv(process.env);
   const exchange = await startFakeExchange({
     port: numOption('port', values.port, 0),
@@ -61,8 +85,10 @@ async function main(): Promise<void> {
     accounts,
     maxLogEntries: 10_000,
   });
+  const config = mcpActorsConfig(exchange.url, accounts[0]!);
+  if (values['write-config']) writeFileSync(values['write-config'], `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   process.stdout.write(
-    JSON.stringify({ url: exchange.url, apiKeys: accounts.map((a) => a.apiKey), markets: exchange.markets.length }) + '\n',
+    JSON.stringify({ url: exchange.url, apiKeys: accounts.map((a) => a.apiKey), markets: exchange.markets.length, config }) + '\n',
   );
   const stop = () => {
     exchange.close().then(
@@ -75,6 +101,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`fake-exchange: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  process.stderr.write(`fake-exchange: ${e instanceof Error ? e.message : String(e)}\n${USAGE}\n`);
+  process.exit(e instanceof TypeError && String((e as { code?: string }).code).startsWith('ERR_PARSE_ARGS') ? 2 : 1);
 });

@@ -94,7 +94,10 @@ class AgentRun {
     }
     let finalScreenshot: Uint8Array | undefined;
     if (!this.computerDead) {
-      finalScreenshot = await this.computer.screenshot().catch(() => undefined);
+      finalScreenshot = await this.computer.screenshot().catch((err: unknown) => {
+        this.transcript.note(`(no final screenshot: ${(err as Error).message})`);
+        return undefined;
+      });
     }
     const error = outcome.error === undefined ? undefined : redact(outcome.error, this.options.model.apiKey);
     this.transcript.note(`=> ${outcome.status} after ${this.steps} step${this.steps === 1 ? '' : 's'}${error === undefined ? '' : `: ${error}`}`);
