@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConfigInput } from '../src/config.js';
+import type { ConfigInput } from '../src/main/config.js';
 
 export type ServerKind = 'ours' | 'baseline';
 export const SERVER_KINDS: readonly ServerKind[] = ['ours', 'baseline'];

@@ -91,15 +91,15 @@ function fmtDefault(v) {
 }
 
 async function main() {
-  const configModule = await import(pathToFileURL(join(ROOT, 'dist/src/config.js')).href);
+  const configModule = await import(pathToFileURL(join(ROOT, 'dist/src/main/config.js')).href);
   const schema = configModule.configSchema;
   // Sub-schemas exported by their own modules, recognised by identity.
   const named = new Map();
-  const sources = [join(ROOT, 'src/config.ts')];
+  const sources = [join(ROOT, 'src/main/config.ts')];
   for (const [rel, mod] of [
-    ['src/config.ts', configModule],
+    ['src/main/config.ts', configModule],
     ...(await Promise.all(
-      ['src/resources/ccxt/config.ts', 'src/resources/cua/config.ts', 'src/edge/auth/config.ts'].map(async (rel) => {
+      ['src/integrations/ccxt/shared/config.ts', 'src/integrations/cua/shared/config.ts'].map(async (rel) => {
         try {
           return [rel, await import(pathToFileURL(join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'))).href)];
         } catch {
@@ -109,7 +109,7 @@ async function main() {
     )),
   ]) {
     if (!mod) continue;
-    if (rel !== 'src/config.ts') sources.push(join(ROOT, rel));
+    if (rel !== 'src/main/config.ts') sources.push(join(ROOT, rel));
     for (const [k, v] of Object.entries(mod)) if (v?._zod) named.set(unwrap(v), k);
   }
   const comments = commentsFrom(sources);

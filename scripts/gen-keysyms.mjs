@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const header = process.argv[2] ?? '/usr/include/X11/keysymdef.h';
-const out = new URL('../src/resources/cua/xvfb/keysym-names.ts', import.meta.url);
+const out = new URL('../src/integrations/cua/host/xvfb/keysym-names.ts', import.meta.url);
 const entries = [];
 const seen = new Set();
 for (const line of readFileSync(header, 'latin1').split('\n')) {

@@ -3,11 +3,11 @@
  * mcp-actors serve | stdio | bench | computer-server
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, readConfigFile, resolveConfig, type Config } from './config.js';
-import { unsafeBindProblem } from './edge/auth/bind-policy.js';
-import { createLogger } from './observability/log.js';
-import { Runtime, VERSION } from './runtime.js';
-import { BUILTIN_TOOLSETS } from './toolsets/resolve.js';
+import { ConfigError, readConfigFile, resolveConfig, type Config } from './main/config.js';
+import { unsafeBindProblem } from './main/edge/auth/bind-policy.js';
+import { createLogger } from './main/observability/log.js';
+import { Runtime, VERSION } from './main/runtime.js';
+import { BUILTINS } from './main/integrations.js';
 
 const USAGE = `mcp-actors ${VERSION} — an actor-model runtime for MCP servers
 
@@ -21,7 +21,7 @@ Usage:
 Options:
   --host <addr>        address to listen on (env HOST; default 127.0.0.1)
   --port <n>           port to listen on, 0 = any free port (env PORT; default 3000)
-  --toolsets <list>    comma-separated built-in names (${Object.keys(BUILTIN_TOOLSETS).join(', ')})
+  --toolsets <list>    comma-separated built-in names (${Object.keys(BUILTINS).join(', ')})
                        or paths to toolset modules (env MCP_TOOLSETS; default everything)
   --config <file>      JSON config file for every other setting (env MCP_ACTORS_CONFIG)
   -h, --help           this text
@@ -64,7 +64,7 @@ async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const rt = await Runtime.start(config, log);
   // Each mode loads only its own edge (startup time matters, most of all for stdio).
-  const { startHttp } = await import('./edge/http.js');
+  const { startHttp } = await import('./main/edge/http.js');
   const http = await startHttp(rt);
   log.info({ url: http.url, toolsets: config.toolsets }, 'listening');
   const signal = await stopped;
@@ -86,7 +86,7 @@ async function stdio(config: Config): Promise<void> {
     { ...config, warmPool: { ...config.warmPool, min: 1, max: 1 }, sessions: { ...config.sessions, hibernateAfterMs: 0, lazyActivation: false } },
     log,
   );
-  const { runStdio } = await import('./edge/stdio.js');
+  const { runStdio } = await import('./main/edge/stdio.js');
   await runStdio(rt, { drainTimeoutMs: config.sessions.requestTimeoutMs, stop: stopped });
   process.exit(0);
 }
@@ -94,12 +94,12 @@ async function stdio(config: Config): Promise<void> {
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0];
   if (command === 'bench') {
-    const { benchCommand } = await import('./bench/index.js');
+    const { benchCommand } = await import('../bench/loadgen/index.js');
     process.exitCode = await benchCommand(argv.slice(1));
     return;
   }
   if (command === 'computer-server') {
-    const { computerServerCommand } = await import('./resources/cua/remote/index.js');
+    const { computerServerCommand } = await import('./integrations/cua/host/remote/index.js');
     process.exitCode = await computerServerCommand(argv.slice(1));
     return;
   }

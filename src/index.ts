@@ -2,16 +2,16 @@
  * mcp-actors as a library: start the HTTP server or the stdio server from code, and the types a
  * toolset module needs.
  */
-import { parseConfig, type Config, type ConfigInput } from './config.js';
-import { startHttp, type HttpServer } from './edge/http.js';
-import { createLogger, type Logger } from './observability/log.js';
-import { Runtime } from './runtime.js';
+import { parseConfig, type Config, type ConfigInput } from './main/config.js';
+import { startHttp, type HttpServer } from './main/edge/http.js';
+import { createLogger, type Logger } from './main/observability/log.js';
+import { Runtime } from './main/runtime.js';
 
-export { defineToolset } from './toolsets/types.js';
-export type { Toolset, ToolsetContext, SessionState, RequestMeta, HandlerExtra, Lease } from './toolsets/types.js';
-export type { Config, ConfigInput } from './config.js';
-export { parseConfig } from './config.js';
-export { Runtime } from './runtime.js';
+export { defineToolset } from './actor/toolsets/types.js';
+export type { Toolset, ToolsetContext, SessionState, RequestMeta, HandlerExtra, Lease } from './actor/toolsets/types.js';
+export type { Config, ConfigInput } from './main/config.js';
+export { parseConfig } from './main/config.js';
+export { Runtime } from './main/runtime.js';
 
 export interface RunningServer extends HttpServer {
   runtime: Runtime;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config.js';
+import { resolveConfig } from '../src/main/config.js';
 import { CLI, ROOT, startServer } from './support/server.js';
 import { callTool, openSession, send, request, structured } from './support/mcp-http.js';
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configSchema, parseConfig } from '../src/config.js';
+import { configSchema, parseConfig } from '../src/main/config.js';
 import { ROOT } from './support/server.js';
 
 describe('configuration reference', () => {

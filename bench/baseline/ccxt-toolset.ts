@@ -14,12 +14,12 @@
  */
 import ccxt from 'ccxt';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { TtlCache } from '../../src/resources/ccxt/cache.js';
-import { classifyError } from '../../src/resources/ccxt/errors.js';
-import { venueKey, type MarketType } from '../../src/resources/ccxt/spec.js';
-import { args, out } from '../../src/toolsets/ccxt/schemas.js';
-import { defineToolset } from '../../src/toolsets/types.js';
-import { levels, num, str, ticker, type Dict } from '../../src/resources/ccxt/shape.js';
+import { TtlCache } from '../../src/integrations/ccxt/host/cache.js';
+import { classifyError } from '../../src/integrations/ccxt/shared/errors.js';
+import { venueKey, type MarketType } from '../../src/integrations/ccxt/shared/spec.js';
+import { args, out } from '../../src/integrations/ccxt/actor/schemas.js';
+import { defineToolset } from '../../src/actor/toolsets/types.js';
+import { levels, num, str, ticker, type Dict } from '../../src/integrations/ccxt/shared/shape.js';
 
 interface BenchCcxtConfig {
   exchange: string;

@@ -12,7 +12,7 @@ import {
   isJSONRPCResultResponse,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { RequestMeta, SessionState, Toolset, ToolsetContext, ToolsetLogger } from '../../src/toolsets/types.js';
+import type { RequestMeta, SessionState, Toolset, ToolsetContext, ToolsetLogger } from '../../src/actor/toolsets/types.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { Toolset } from '../../src/toolsets/types.js';
+import type { Toolset } from '../../src/actor/toolsets/types.js';
 import { BaselineSession, stderrLogger, type LogLevel } from './context.js';
 import { InMemoryEventStore } from './event-store.js';
 

@@ -2,8 +2,8 @@
  * Loads toolsets for the baseline processes by the same names (or paths) the runtime accepts,
  * so both servers serve exactly the same tool code.
  */
-import { resolveToolsets } from '../../src/toolsets/resolve.js';
-import type { Toolset } from '../../src/toolsets/types.js';
+import { resolveToolsets } from '../../src/main/toolsets.js';
+import type { Toolset } from '../../src/actor/toolsets/types.js';
 
 export async function loadToolsets(names: string[]): Promise<Toolset[]> {
   const out: Toolset[] = [];

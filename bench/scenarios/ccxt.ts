@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { runLoad } from '../../src/bench/index.js';
+import { runLoad } from '../loadgen/index.js';
 import { binanceOverrides } from '../../test/support/fake-exchange/ccxt.js';
 import { ROOT, type ServerKind, type ServerProcess } from '../servers.js';
 import type { Goal, Scenario, ScenarioContext, ScenarioOutput } from './types.js';

@@ -2,7 +2,7 @@
  * echo: `tools/call echo{text}` throughput and latency at sessions × callers of 1×1, 20×20 and
  * 100×50, against both servers, with the load generator (`runLoad`) in the bench process.
  */
-import { runLoad, type LoadResult } from '../../src/bench/index.js';
+import { runLoad, type LoadResult } from '../loadgen/index.js';
 import { waitFor, type Health, type ServerKind, type ServerProcess } from '../servers.js';
 import type { Goal, Metric, Scenario, ScenarioContext, ScenarioOutput } from './types.js';
 import { fmt, isFigure, Series } from './util.js';

@@ -2,7 +2,7 @@
  * noisy-neighbour: 19 sessions call echo (19 callers) while a 20th session loops
  * `cpu_burn{ms:200}`; throughput and p99 of the 19, quiet (no 20th) vs noisy, both servers.
  */
-import { runLoad, type LoadResult } from '../../src/bench/index.js';
+import { runLoad, type LoadResult } from '../loadgen/index.js';
 import type { ServerKind, ServerProcess } from '../servers.js';
 import type { Goal, Scenario, ScenarioContext, ScenarioOutput } from './types.js';
 import { fmt, isFigure, openSessions, Series, sleep, timedCall, toolCall } from './util.js';

@@ -2,9 +2,9 @@
  * Helpers the scenarios share: figures from rounds, MCP sessions over HTTP (the load generator's
  * own client), timed calls, and waiting for a process's RSS to settle.
  */
-import { prepareCalls, validateMix, type PreparedCall } from '../../src/bench/scenario.js';
-import { HttpDriver, type BenchSession } from '../../src/bench/session.js';
-import { percentile } from '../../src/bench/stats.js';
+import { prepareCalls, validateMix, type PreparedCall } from '../loadgen/scenario.js';
+import { HttpDriver, type BenchSession } from '../loadgen/session.js';
+import { percentile } from '../loadgen/stats.js';
 import type { Health, ServerKind, ServerProcess } from '../servers.js';
 import type { Cell, ChartSlot, Figure, Metric, NotMeasured, Unit } from './types.js';
 

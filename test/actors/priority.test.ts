@@ -83,7 +83,7 @@ describe.runIf(process.platform === 'linux')('thread priorities', () => {
   });
 
   it('never raises a priority: a thread already below the asked value keeps its own', async () => {
-    const module = pathToFileURL(join(ROOT, 'dist', 'src', 'actors', 'thread-priority.js')).href;
+    const module = pathToFileURL(join(ROOT, 'dist', 'src', 'shared', 'thread-priority.js')).href;
     // A fresh thread (its own nice value) lowers itself to 15, then asks for 10 and then for 19.
     const code = `
       const { parentPort } = require('node:worker_threads');

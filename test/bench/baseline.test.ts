@@ -16,9 +16,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBaselineServer, type BaselineServer } from '../../bench/baseline/server.js';
-import diagnostics from '../../src/toolsets/diagnostics/index.js';
-import everything from '../../src/toolsets/everything/index.js';
-import { defineToolset, type RequestMeta } from '../../src/toolsets/types.js';
+import diagnostics from '../../src/actor/toolsets/diagnostics/index.js';
+import everything from '../../src/actor/toolsets/everything/index.js';
+import { defineToolset, type RequestMeta } from '../../src/actor/toolsets/types.js';
 import { expectCleanDefaultSuite, runConformance } from '../support/conformance.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

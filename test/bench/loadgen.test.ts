@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchCommand, percentile, pickSequence, runLoad, type LoadResult, type MixEntry } from '../../src/bench/index.js';
-import { spreadCallers } from '../../src/bench/index.js';
-import { Http1ResponseParser, HttpParseError } from '../../src/bench/http1-parser.js';
-import { ReplyReader, type HttpOutcome } from '../../src/bench/reply.js';
-import { shellWords } from '../../src/bench/shell-words.js';
-import { SseParser, type SseEvent } from '../../src/bench/sse.js';
-import { summarize } from '../../src/bench/stats.js';
+import { benchCommand, percentile, pickSequence, runLoad, type LoadResult, type MixEntry } from '../../bench/loadgen/index.js';
+import { spreadCallers } from '../../bench/loadgen/index.js';
+import { Http1ResponseParser, HttpParseError } from '../../bench/loadgen/http1-parser.js';
+import { ReplyReader, type HttpOutcome } from '../../bench/loadgen/reply.js';
+import { shellWords } from '../../bench/loadgen/shell-words.js';
+import { SseParser, type SseEvent } from '../../bench/loadgen/sse.js';
+import { summarize } from '../../bench/loadgen/stats.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const SDK_EXAMPLE = fileURLToPath(

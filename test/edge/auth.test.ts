@@ -11,8 +11,8 @@ import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, type CryptoKey, type
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OAuthProtectedResourceMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
-import { resolveConfig } from '../../src/config.js';
-import { unsafeBindProblem } from '../../src/edge/auth/bind-policy.js';
+import { resolveConfig } from '../../src/main/config.js';
+import { unsafeBindProblem } from '../../src/main/edge/auth/bind-policy.js';
 import { CLI, ROOT, startServer, type ServerProcess } from '../support/server.js';
 import { PROTOCOL_VERSION, initializeRequest, percentile, request, send, structured, type RawResponse } from '../support/mcp-http.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventStore } from '../../src/edge/event-store.js';
+import { EventStore } from '../../src/main/edge/event-store.js';
 
 describe('EventStore', () => {
   it('issues ids unique across streams and replays a stream after a given event', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptsJsonAndSse, acceptsSse, checkHost, checkOrigin, isJsonContentType, makeHostPolicy, splitHost } from '../../src/edge/guards.js';
+import { acceptsJsonAndSse, acceptsSse, checkHost, checkOrigin, isJsonContentType, makeHostPolicy, splitHost } from '../../src/main/edge/guards.js';
 
 describe('Host and Origin allowlists', () => {
   const loopback = makeHostPolicy('127.0.0.1', [], []);

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { McpActorsError } from '../../src/errors.js';
-import { nestingDepth, parseMessage, requestIdOf } from '../../src/protocol/jsonrpc.js';
+import { CodedError } from '../../src/shared/errors.js';
+import { nestingDepth, parseMessage, requestIdOf } from '../../src/main/protocol/jsonrpc.js';
 
 function codeOf(text: string): string {
   try {
     parseMessage(text);
     return 'ok';
   } catch (err) {
-    return (err as McpActorsError).code;
+    return (err as CodedError).code;
   }
 }
 

@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ccxt, { errors as ccxtErrors } from 'ccxt';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, readConfigFile } from '../../src/config.js';
-import { AccountRegistry, envAccounts, parseAccountsHeader } from '../../src/resources/ccxt/accounts.js';
-import { TtlCache } from '../../src/resources/ccxt/cache.js';
-import { ccxtConfigSchema, configFileProblem } from '../../src/resources/ccxt/config.js';
-import { CCXT_ERROR_TABLE, CcxtError, classChain, classifyError, isCcxtError } from '../../src/resources/ccxt/errors.js';
-import { sessionOfOwner } from '../../src/resources/ccxt/integration.js';
-import { parseSpec } from '../../src/resources/ccxt/spec.js';
-import { failureOf, writeFailureOf } from '../../src/toolsets/ccxt/clients.js';
-import { RpcError } from '../../src/supervision/rpc.js';
+import { parseConfig, readConfigFile } from '../../src/main/config.js';
+import { AccountRegistry, envAccounts, parseAccountsHeader } from '../../src/integrations/ccxt/main/accounts.js';
+import { TtlCache } from '../../src/integrations/ccxt/host/cache.js';
+import { ccxtConfigSchema, configFileProblem } from '../../src/integrations/ccxt/shared/config.js';
+import { CCXT_ERROR_TABLE, CcxtError, classChain, classifyError, isCcxtError } from '../../src/integrations/ccxt/shared/errors.js';
+import { sessionOfOwner } from '../../src/integrations/ccxt/main/setup.js';
+import { parseSpec } from '../../src/integrations/ccxt/shared/spec.js';
+import { failureOf, writeFailureOf } from '../../src/integrations/ccxt/actor/clients.js';
+import { RpcError } from '../../src/shared/rpc.js';
 
 const errorClass = (name: string) => (ccxt as unknown as Record<string, new (m: string) => Error>)[name]!;
 

@@ -186,7 +186,7 @@ describe('ccxt toolset through the real server', () => {
     for (const t of loaders) {
       expect(t.entry).toMatch(/\/dist\/workers\/resource-host\.js$/);
       // and it came in through the ccxt factory, nowhere else
-      expect(t.ccxt.some((e) => /dist\/src\/resources\/ccxt\/factory\.js -> .*\/node_modules\/ccxt\//.test(e))).toBe(true);
+      expect(t.ccxt.some((e) => /dist\/src\/integrations\/ccxt\/host\/factory\.js -> .*\/node_modules\/ccxt\//.test(e))).toBe(true);
     }
   });
 

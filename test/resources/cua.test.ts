@@ -4,7 +4,7 @@
  * backend — our own `mcp-actors computer-server` (the CLI, a child process) on loopback.
  *
  * Lost computers: the first call after the loss fails with [COMPUTER_LOST]; the call after that
- * gets a fresh computer (src/toolsets/cua/session-computer.ts).
+ * gets a fresh computer (src/integrations/cua/actor/session-computer.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, request, send, structured, type RawResponse } from '../support/mcp-http.js';
 import { startModelRouter, type FakeModel, type ModelRouter, type ScriptStep } from '../support/fake-model/index.js';
-import { claimUrl, newUrlSlotTable, tryClaimUrl } from '../../src/resources/cua/url-slots.js';
+import { claimUrl, newUrlSlotTable, tryClaimUrl } from '../../src/integrations/cua/shared/url-slots.js';
 import { PNG_SIGNATURE, computerOf, computersOf, homeFile, waitFor, xvfbOf } from '../support/cua.js';
 
 const API_KEY = 'sk-test-cua-0123456789-must-not-leak';

@@ -90,7 +90,7 @@ describe('leases', () => {
     expect(failed.error).toEqual({ code: 'INSUFFICIENT_FUNDS', message: 'failing with INSUFFICIENT_FUNDS' });
     const slow = await call(b, 'slow', [5_000]);
     expect(slow.error!.code).toBe('TIMEOUT');
-    expect(slow.error!.message).toMatch(/did not answer within 500 ms/);
+    expect(slow.error!.message).toMatch(/got no answer within 500 ms/);
     expect((await call(b, 'hit')).ok).toBe(true); // the lease survives a timed-out call
   });
 

@@ -3,8 +3,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { RestartIntensity, backoffDelay } from '../../src/supervision/restart-policy.js';
-import { Supervisor, type ChildExit, type ChildSpec, type RestartType } from '../../src/supervision/supervisor.js';
+import { RestartIntensity, backoffDelay } from '../../src/main/supervision/restart-policy.js';
+import { Supervisor, type ChildExit, type ChildSpec, type RestartType } from '../../src/main/supervision/supervisor.js';
 
 // A child thread: 'crash' throws, 'quit' exits 0, 'stop' exits 0 unless it was told to be stubborn.
 const CHILD = `

@@ -5,8 +5,8 @@
  * a worker thread that ends the thread only), exactly like a crash of the thread.
  */
 import { z } from 'zod';
-import type { LeaseService } from '../../src/resources/lease-client.js';
-import { defineToolset } from '../../src/toolsets/types.js';
+import type { LeaseService } from '../../src/actor/lease-client.js';
+import { defineToolset } from '../../src/actor/toolsets/types.js';
 
 export default defineToolset({
   name: 'ccxtcrash',

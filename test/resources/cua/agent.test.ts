@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Point } from '../../../src/resources/cua/computer.js';
+import type { Point } from '../../../src/integrations/cua/shared/computer.js';
 import {
   agentConfigFromEnv, AgentConfigError, COMPUTER_ACTIONS, DEFAULT_CUA_MODEL, IMAGE_PLACEHOLDER, runAgentTask,
   type AgentStep, type AgentTaskOptions,
-} from '../../../src/resources/cua/agent/index.js';
-import { createXvfbComputer, type XvfbComputer } from '../../../src/resources/cua/xvfb/index.js';
+} from '../../../src/integrations/cua/actor/agent/index.js';
+import { createXvfbComputer, type XvfbComputer } from '../../../src/integrations/cua/host/xvfb/index.js';
 import { startFakeModel, type FakeModel, type FakeModelOptions, type RecordedRequest, type ScriptStep } from '../../support/fake-model/index.js';
 import { homeFile, pngSize, waitFor } from '../../support/cua.js';
 

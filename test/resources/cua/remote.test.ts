@@ -7,12 +7,12 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ComputerError } from '../../../src/resources/cua/computer.js';
-import { computerServerCommand } from '../../../src/resources/cua/remote/cli.js';
-import { connectCuaComputer, type CuaRemoteComputer } from '../../../src/resources/cua/remote/client.js';
-import { startComputerServer, type ComputerServer } from '../../../src/resources/cua/remote/server.js';
-import { xdotoolKeysToCua, cuaKeyToXdotool } from '../../../src/resources/cua/remote/protocol.js';
-import { createXvfbComputer, type XvfbComputer } from '../../../src/resources/cua/xvfb/index.js';
+import { ComputerError } from '../../../src/integrations/cua/shared/computer.js';
+import { computerServerCommand } from '../../../src/integrations/cua/host/remote/cli.js';
+import { connectCuaComputer, type CuaRemoteComputer } from '../../../src/integrations/cua/host/remote/client.js';
+import { startComputerServer, type ComputerServer } from '../../../src/integrations/cua/host/remote/server.js';
+import { xdotoolKeysToCua, cuaKeyToXdotool } from '../../../src/integrations/cua/host/remote/protocol.js';
+import { createXvfbComputer, type XvfbComputer } from '../../../src/integrations/cua/host/xvfb/index.js';
 import { homeFile, pngSize, rejection, topLevelWindows, waitFor, xvfbOf } from '../../support/cua.js';
 
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callTool, openSession, send, structured, type RawResponse } from '../../support/mcp-http.js';
 import { ROOT, startServer, type ServerProcess } from '../../support/server.js';
 import { computerOf, homeFile, waitFor, type ComputerProcesses } from '../../support/cua.js';
-import { createXvfbComputer } from '../../../src/resources/cua/xvfb/index.js';
+import { createXvfbComputer } from '../../../src/integrations/cua/host/xvfb/index.js';
 
 const SECRETS = {
   BINANCE_API_KEY: 'binance-key-in-env-0123456789',

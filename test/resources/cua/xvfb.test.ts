@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createXvfbComputer, type XvfbComputer } from '../../../src/resources/cua/xvfb/index.js';
-import { X11Connection } from '../../../src/resources/cua/xvfb/x11-connection.js';
+import { createXvfbComputer, type XvfbComputer } from '../../../src/integrations/cua/host/xvfb/index.js';
+import { X11Connection } from '../../../src/integrations/cua/host/xvfb/x11-connection.js';
 import { homeFile, inComputer, pngSize, rejection, topLevelWindows, waitFor } from '../../support/cua.js';
 import { ROOT } from '../../support/server.js';
 

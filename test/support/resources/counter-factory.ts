@@ -3,7 +3,7 @@
  * it can be slow, fail with a code, die on its own, or take its whole host thread down.
  */
 import { threadId } from 'node:worker_threads';
-import { defineResourceFactory, type FactoryContext } from '../../../src/resources/factory.js';
+import { defineResourceFactory, type FactoryContext } from '../../../src/host/factory.js';
 
 interface Counter {
   id: string;

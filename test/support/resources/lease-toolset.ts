@@ -3,8 +3,8 @@
  * calls (as a real toolset keeps its computer), and calls it.
  */
 import { z } from 'zod';
-import type { LeaseService, ResourceLease } from '../../../src/resources/lease-client.js';
-import { defineToolset } from '../../../src/toolsets/types.js';
+import type { LeaseService, ResourceLease } from '../../../src/actor/lease-client.js';
+import { defineToolset } from '../../../src/actor/toolsets/types.js';
 
 interface CounterApi {
   hit(): { instance: string; hits: number; threadId: number; resets: number };

@@ -1,0 +1,63 @@
+/**
+ * The built-in toolsets, registered once: for each its actor-side module (the toolset the actor
+ * threads import) and, for an integration that brings resource actors (ccxt, cua), its main-side
+ * setup — which creates its resource kinds (host threads + pools) and the runtime calls its
+ * toolset makes. Setup runs only when the toolset is configured, and sees a narrow interface, not
+ * the runtime. Main-side code never imports actor- or host-side modules: they are named here by
+ * URL for the threads to load.
+ *
+ * An integration lives in one folder, src/integrations/<name>/, split by the thread that runs it:
+ * shared/ (config schema, specs, codes), main/ (setup), actor/ (the toolset), host/ (the factory).
+ */
+import type { Config } from './config.js';
+import type { CallHandler } from './calls.js';
+import type { Logger } from './observability/log.js';
+import type { ResourceKind } from './resources/kind.js';
+import type { SessionRecord } from './sessions/session-record.js';
+import type { Supervisor } from './supervision/supervisor.js';
+
+/** Told when a session is created (with the headers of its initialize request) and when it ends. */
+export interface SessionHooks {
+  created?(record: SessionRecord, headers: Record<string, string | undefined> | undefined): void;
+  ended?(record: SessionRecord): void;
+}
+
+/** What an integration's setup may do with the runtime. */
+export interface IntegrationContext {
+  readonly config: Config;
+  readonly log: Logger;
+  /** Supervises resource host threads (permanent children). */
+  readonly resourceSupervisor: Supervisor;
+  addResourceKind<S>(kind: ResourceKind<S>): void;
+  registerCall(op: string, handler: CallHandler): void;
+  onSession(hooks: SessionHooks): void;
+  /** Runs on close, after sessions have ended (integrations stop their hosts here). */
+  onClose(fn: () => Promise<void>): void;
+}
+
+export interface IntegrationSetup {
+  setup(ctx: IntegrationContext): Promise<void>;
+}
+
+export interface BuiltinToolset {
+  /** The toolset module's URL (imported by actor threads). */
+  toolset: string;
+  /** The main-side setup of an integration with resources. */
+  setup?: () => Promise<IntegrationSetup>;
+}
+
+const url = (path: string) => new URL(path, import.meta.url).href;
+
+export const BUILTINS: Readonly<Record<string, BuiltinToolset>> = {
+  everything: { toolset: url('../actor/toolsets/everything/index.js') },
+  diagnostics: { toolset: url('../actor/toolsets/diagnostics/index.js') },
+  session: { toolset: url('../actor/toolsets/session/index.js') },
+  ccxt: {
+    toolset: url('../integrations/ccxt/actor/index.js'),
+    setup: () => import('../integrations/ccxt/main/setup.js'),
+  },
+  cua: {
+    toolset: url('../integrations/cua/actor/index.js'),
+    setup: () => import('../integrations/cua/main/setup.js'),
+  },
+};

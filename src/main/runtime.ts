@@ -1,0 +1,406 @@
+/**
+ * The runtime both edges (HTTP and stdio) sit on — the composition root of the main thread: the
+ * actor directory, the session supervisor, the warm pool of actor threads, the runtime calls,
+ * the resource kinds, deadlines and metrics. The main thread's share of the work is routing;
+ * everything MCP happens in the actor threads.
+ */
+import type { ActorBootData } from '../shared/actor-messages.js';
+import { CallRegistry, type CallHandler } from './calls.js';
+import { ConfigError, type Config } from './config.js';
+import { LocalDirectory, sessionKey, type Directory } from './directory.js';
+import { BUILTINS, type IntegrationContext, type SessionHooks } from './integrations.js';
+import type { Logger } from './observability/log.js';
+import { Metrics } from './observability/metrics.js';
+import type { ParsedRequest } from './protocol/jsonrpc.js';
+import type { ResourceKind } from './resources/kind.js';
+import { ResourceKinds } from './resources/kinds.js';
+import { registerLeaseCalls } from './resources/lease-calls.js';
+import { LazyInitialize } from './sessions/lazy-initialize.js';
+import { SessionActor, type SessionActorDeps, type SessionPhase, type SessionSink, type Tenancy } from './sessions/session-actor.js';
+import { registerSessionCalls } from './sessions/session-calls.js';
+import { newSessionRecord, type SessionRecord } from './sessions/session-record.js';
+import { WarmPool } from './sessions/warm-pool.js';
+import { Supervisor } from './supervision/supervisor.js';
+import { ActorThread, actorEnv } from './threads/actor-thread.js';
+import { resolveToolsets } from './toolsets.js';
+import { VERSION } from './version.js';
+
+export { VERSION } from './version.js';
+
+export const SESSION_WORKER = new URL('../../workers/session.js', import.meta.url);
+
+/**
+ * A first actor thread that cannot load or register the configured toolsets is a configuration
+ * problem (exit code 2), said so with what to do about the common cause.
+ */
+function toolsetProblem(err: Error, toolsets: readonly string[]): Error {
+  const message = err.message;
+  if (!/^(cannot load toolset|toolset registration failed)/.test(message)) return err;
+  const missing = /Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1];
+  const hint =
+    missing === 'zod' || missing === 'mcp-actors' || missing?.startsWith('mcp-actors/')
+      ? ` — a toolset file outside this package can use ctx.z (no import needed), or import { z } from 'mcp-actors/toolset' where mcp-actors is installed`
+      : '';
+  return new ConfigError(`toolsets ${toolsets.join(',')}: ${message}${hint}`);
+}
+
+export interface Session<S extends SessionSink = SessionSink> {
+  actor: SessionActor;
+  sink: S;
+}
+
+export interface CreateSessionOptions {
+  clientIp?: string;
+  principal?: string;
+  /** The creating principal may act on other sessions (admin role). */
+  admin?: boolean;
+  /**
+   * The headers of the request that created the session (HTTP initialize), lower-case names.
+   * Integrations may bind private data to the session from them (e.g. exchange credentials the
+   * HTTP client, not the model, supplies). Not stored in the session record.
+   */
+  headers?: Record<string, string | undefined>;
+}
+
+/** What the admin listing shows of a session: never its id. */
+export interface SessionView {
+  fingerprint: string;
+  connectedAt: string;
+  lastActivity: string;
+  clientIp: string | undefined;
+  principal: string | undefined;
+  state: string;
+  queueDepth: number;
+  inFlight: string | undefined;
+  restarts: number;
+}
+
+const PHASE_NAMES: Record<SessionPhase, string> = { idle: 'hibernated', starting: 'starting', active: 'active', restarting: 'restarting', stopping: 'hibernating', ended: 'ended' };
+
+export class Runtime implements IntegrationContext {
+  readonly metrics: Metrics;
+  readonly supervisor: Supervisor;
+  /** Supervises resource host threads (permanent children). */
+  readonly resourceSupervisor: Supervisor;
+  readonly pool: WarmPool;
+  readonly startedAt = Date.now();
+  private readonly sessions: Directory<Session> = new LocalDirectory<Session>();
+  private readonly phaseCounts: Record<SessionPhase, number> = { idle: 0, starting: 0, active: 0, restarting: 0, stopping: 0, ended: 0 };
+  /** Tool name → the toolset that registered it (from the actor threads' boot reports). */
+  private toolIndex: Record<string, string> = {};
+  /** Actor threads alive right now (bound to sessions, spare, or booting). */
+  liveThreads = 0;
+  private lazyInitialize: LazyInitialize | undefined;
+  private readonly calls = new CallRegistry();
+  private readonly kinds: ResourceKinds;
+  private readonly closeHooks: Array<() => Promise<void>> = [];
+  private readonly sessionHooks: SessionHooks[] = [];
+  private readonly admins = new WeakSet<SessionActor>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly actorDeps: SessionActorDeps;
+  /** Resolved by a drain once no session is busy. */
+  private idleWaiter: (() => void) | undefined;
+  draining = false;
+
+  private constructor(
+    readonly config: Config,
+    readonly log: Logger,
+    toolsetSpecs: string[],
+  ) {
+    const s = config.sessions;
+    this.metrics = new Metrics({
+      pools: () => [...this.kinds.all()].map((k) => k.pool.stats()),
+      threads: () => this.liveThreads,
+      sessionCounts: () => this.sessionCounts(),
+      queued: () => {
+        let q = 0;
+        for (const { actor } of this.sessions.values()) q += actor.queueDepth;
+        return q;
+      },
+    });
+    this.resourceSupervisor = new Supervisor({ name: 'resources', intensity: { maxRestarts: 20, periodMs: 60_000 }, backoff: s.backoff });
+    this.resourceSupervisor.on('escalated', (exit) => log.fatal({ reason: exit.reason, detail: exit.message }, 'resource hosts keep crashing; the resource supervisor gave up'));
+    this.kinds = new ResourceKinds(this.metrics, log);
+    registerLeaseCalls(this.calls, (name) => this.kinds.kindFor(name));
+    registerSessionCalls(this.calls, {
+      config,
+      log,
+      sessionCounts: () => this.sessionCounts(),
+      sessionTotal: () => this.size,
+      findSession: (target) => this.sessions.get(sessionKey(target))?.actor ?? [...this.sessions.values()].find((x) => x.actor.record.fingerprint === target)?.actor,
+      isAdmin: (actor) => this.admins.has(actor),
+    });
+
+    // Session actors: one supervisor, each session its own restart intensity (given up alone).
+    this.supervisor = new Supervisor({ name: 'sessions', intensity: { maxRestarts: Number.MAX_SAFE_INTEGER, periodMs: 1 }, backoff: s.backoff });
+    const boot: ActorBootData = {
+      toolsets: toolsetSpecs,
+      toolsetConfig: config.toolsetConfig,
+      serverName: 'mcp-actors',
+      serverVersion: VERSION,
+      logLevel: config.logLevel,
+      stateMaxBytes: s.stateMaxBytes,
+      nice: s.actorNice,
+    };
+    const env = actorEnv();
+    this.pool = new WarmPool({
+      min: config.warmPool.min,
+      max: config.warmPool.max,
+      maxReuses: config.warmPool.maxReuses,
+      log,
+      spawn: () => {
+        const t = new ActorThread(SESSION_WORKER, boot, { heapLimitMb: s.heapLimitMb, youngGenerationMb: s.youngGenerationMb, env });
+        this.liveThreads++;
+        void t.exited.then(() => this.liveThreads--);
+        void t.ready.then(
+          () => {
+            this.toolIndex = t.tools;
+          },
+          () => {}, // a boot failure is the warm pool's to report (and the start's, for the first thread)
+        );
+        return t;
+      },
+      onChange: (st) => {
+        this.metrics.warmPool.set({ kind: 'spare' }, st.spare);
+        this.metrics.warmPool.set({ kind: 'booting' }, st.booting);
+        this.metrics.warmPool.set({ kind: 'target' }, st.target);
+      },
+    });
+    const m = this.metrics;
+    this.actorDeps = {
+      limits: {
+        mailboxDepth: s.mailboxDepth,
+        deadlineGraceMs: s.deadlineGraceMs,
+        shutdownTimeoutMs: s.shutdownTimeoutMs,
+        restartIntensity: s.restartIntensity,
+        bindTimeoutMs: 30_000,
+      },
+      leaveThread: (t) => this.releaseThread(t.thread, t),
+      initialize: (msg) => this.lazyInitialize?.answer(msg),
+      acquireThread: async () => {
+        const t = await this.pool.acquire();
+        m.actorStarts.inc({ kind: t.handedOut });
+        return t;
+      },
+      supervisor: this.supervisor,
+      deadlineFor: (msg) => this.deadlineFor(msg),
+      call: (actor, op, args) => this.calls.call(actor, op, args),
+      log,
+      observer: {
+        requestDone: (method, tool, ms, outcome) => m.requestDuration.observe({ method, tool: this.toolLabel(tool), outcome }, ms / 1000),
+        deadlineExpired: (method, tool) => m.deadlines.inc({ method, tool: this.toolLabel(tool) }),
+        mailboxRejected: () => m.mailboxRejected.inc(),
+        threadExited: (exit) => m.threadExits.inc({ reason: exit.reason }),
+        restarting: (actor, exit, delayMs) => {
+          m.restarts.inc({ reason: exit.reason });
+          log.info({ session: actor.record.fingerprint, reason: exit.reason, delayMs }, 'restarting session actor');
+        },
+        phaseChanged: (from, to) => {
+          this.phaseCounts[from]--;
+          this.phaseCounts[to]++;
+        },
+      },
+      onEnded: (actor, reason) => this.forget(actor, reason),
+      onIdle: () => {
+        if (this.idleWaiter && this.busySessions() === 0) this.idleWaiter();
+      },
+      incarnationEnded: (owner) => {
+        for (const k of this.kinds.all()) void k.pool.releaseOwner(owner);
+      },
+    };
+    const horizon = Math.min(...[s.hibernateAfterMs, s.idleTimeoutMs].filter((x) => x > 0), 4_000);
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(50, Math.min(1_000, horizon / 4)));
+    this.sweepTimer.unref();
+  }
+
+  /** Resolves toolsets, sets up integrations and boots the first actor thread, so a broken toolset fails the start. */
+  static async start(config: Config, log: Logger): Promise<Runtime> {
+    const specs = resolveToolsets(config.toolsets);
+    const rt = new Runtime(config, log, specs);
+    rt.kinds.addConfigured(config, rt.resourceSupervisor);
+    for (const name of config.toolsets) {
+      const integration = BUILTINS[name]?.setup;
+      if (integration) await (await integration()).setup(rt);
+    }
+    for (const k of rt.kinds.all()) k.pool.warm();
+    try {
+      await rt.pool.start();
+    } catch (err) {
+      throw toolsetProblem(err as Error, config.toolsets);
+    }
+    if (config.sessions.lazyActivation) {
+      const t = await rt.pool.acquire();
+      rt.lazyInitialize = await LazyInitialize.probe(t);
+      await rt.releaseThread(t);
+    }
+    return rt;
+  }
+
+  /** A thread a session let go of: renewed and returned to the pool, or stopped. */
+  private async releaseThread(thread: ActorThread, tenancy?: Tenancy): Promise<void> {
+    if (this.pool.canReuse(thread) && (await thread.recycle())) {
+      tenancy?.released();
+      this.pool.giveBack(thread);
+      return;
+    }
+    thread.stop();
+  }
+
+  private toolLabel(tool: string | undefined): string {
+    if (tool === undefined) return '';
+    return tool in this.toolIndex ? tool : 'unknown';
+  }
+
+  /** The deadline of a request: per tool, else per toolset, else the default. */
+  deadlineFor(msg: ParsedRequest): number {
+    const s = this.config.sessions;
+    if (msg.method === 'tools/call') {
+      const name = msg.params?.name;
+      if (typeof name === 'string') {
+        const perTool = s.toolTimeoutsMs[name];
+        if (perTool !== undefined) return perTool;
+        const toolset = this.toolIndex[name];
+        const perToolset = toolset !== undefined ? s.toolsetTimeoutsMs[toolset] : undefined;
+        if (perToolset !== undefined) return perToolset;
+      }
+    }
+    return s.requestTimeoutMs;
+  }
+
+  // ---- sessions ------------------------------------------------------------------------------
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  session<S extends SessionSink = SessionSink>(id: string): Session<S> | undefined {
+    return this.sessions.get(sessionKey(id)) as Session<S> | undefined;
+  }
+
+  sessionCounts(): { active: number; hibernated: number; starting: number; restarting: number } {
+    const p = this.phaseCounts;
+    return { active: p.active + p.stopping, hibernated: p.idle, starting: p.starting, restarting: p.restarting };
+  }
+
+  get atCapacity(): boolean {
+    return this.sessions.size >= this.config.sessions.maxSessions;
+  }
+
+  createSession<S extends SessionSink>(makeSink: (record: SessionRecord) => S, opts: CreateSessionOptions = {}, id?: string): Session<S> {
+    const record = newSessionRecord(id, opts.clientIp, opts.principal);
+    const sink = makeSink(record);
+    const actor = new SessionActor(record, sink, this.actorDeps);
+    this.phaseCounts.idle++;
+    if (opts.admin) this.admins.add(actor);
+    for (const h of this.sessionHooks) h.created?.(record, opts.headers);
+    const session: Session<S> = { actor, sink };
+    this.sessions.add(actor.key, session);
+    this.metrics.sessionsCreated.inc();
+    this.log.info({ audit: 'session.created', session: record.fingerprint, principal: opts.principal, clientIp: opts.clientIp }, 'session created');
+    return session;
+  }
+
+  private forget(actor: SessionActor, reason: string): void {
+    const entry = this.sessions.get(actor.key);
+    if (entry?.actor !== actor || !this.sessions.remove(actor.key, entry)) return;
+    this.phaseCounts.ended--;
+    for (const h of this.sessionHooks) h.ended?.(actor.record);
+    this.metrics.sessionsEnded.inc({ reason: reason.split(/[ :(]/)[0] ?? 'ended' });
+    this.log.info({ audit: 'session.ended', session: actor.record.fingerprint, principal: actor.record.principal, reason }, 'session ended');
+  }
+
+  /** Admin view of every session: fingerprints, never ids. */
+  views(): SessionView[] {
+    return [...this.sessions.values()].map(({ actor }) => {
+      const r = actor.record;
+      return {
+        fingerprint: r.fingerprint,
+        connectedAt: new Date(r.createdAt).toISOString(),
+        lastActivity: new Date(r.lastActivity).toISOString(),
+        clientIp: r.clientIp,
+        principal: r.principal,
+        state: PHASE_NAMES[actor.phase],
+        queueDepth: actor.queueDepth,
+        inFlight: actor.inFlightMethod,
+        restarts: r.restarts,
+      };
+    });
+  }
+
+  /** Hibernates idle sessions and ends those idle past the idle timeout. */
+  private sweep(): void {
+    const { hibernateAfterMs, idleTimeoutMs } = this.config.sessions;
+    const now = Date.now();
+    let hibernations = 0;
+    for (const { actor, sink } of this.sessions.values()) {
+      if (!actor.isIdle) continue;
+      const idleFor = now - actor.record.lastActivity;
+      if (idleTimeoutMs > 0 && idleFor >= idleTimeoutMs && !(sink.connected?.() ?? false)) {
+        void actor.end(`idle timeout (${idleTimeoutMs} ms)`);
+        continue;
+      }
+      // Bounded per sweep so a crowd going idle at once does not stop hundreds of threads in one tick.
+      if (hibernateAfterMs > 0 && idleFor >= hibernateAfterMs && actor.phase === 'active' && actor.pins === 0 && hibernations < 200) {
+        hibernations++;
+        void actor.hibernate();
+      }
+    }
+  }
+
+  // ---- integrations --------------------------------------------------------------------------
+
+  addResourceKind<S>(kind: ResourceKind<S>): void {
+    this.kinds.add(kind);
+  }
+
+  resourceKind<S = unknown>(name: string): ResourceKind<S> | undefined {
+    return this.kinds.get<S>(name);
+  }
+
+  registerCall(op: string, handler: CallHandler): void {
+    this.calls.register(op, handler);
+  }
+
+  onSession(hooks: SessionHooks): void {
+    this.sessionHooks.push(hooks);
+  }
+
+  onClose(fn: () => Promise<void>): void {
+    this.closeHooks.push(fn);
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------------
+
+  private busySessions(): number {
+    let busy = 0;
+    for (const { actor } of this.sessions.values()) if (!actor.isIdle) busy++;
+    return busy;
+  }
+
+  /** Waits until every accepted request is answered, or the timeout. New work is refused meanwhile. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.draining = true;
+    if (this.busySessions() === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = await new Promise<boolean>((resolve) => {
+      this.idleWaiter = () => resolve(true);
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    clearTimeout(timer);
+    this.idleWaiter = undefined;
+    if (!idle) this.log.warn({ busySessions: this.busySessions() }, 'drain timeout: ending sessions with requests still running');
+    return idle;
+  }
+
+  /** Ends every session and stops every thread. */
+  async close(): Promise<void> {
+    this.draining = true;
+    clearInterval(this.sweepTimer);
+    await Promise.all([...this.sessions.values()].map(({ actor }) => actor.end('server shutting down')));
+    await this.supervisor.shutdown();
+    await this.kinds.close();
+    for (const fn of this.closeHooks) await fn();
+    await this.resourceSupervisor.shutdown();
+    await this.pool.close();
+  }
+}

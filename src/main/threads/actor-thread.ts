@@ -1,0 +1,86 @@
+/**
+ * The main thread's handle on one session actor thread (a ThreadHandle): readiness with the tools
+ * it registered, renewal between sessions (`recycle`), and the counters the warm pool reads.
+ */
+import type { ActorBootData, FromActor, ToActor } from '../../shared/actor-messages.js';
+import { ThreadHandle, threadEnv, type ThreadExit, type ThreadOptions } from './thread-handle.js';
+
+export type ActorExit = ThreadExit;
+export type ActorExitReason = ThreadExit['reason'];
+
+/** The environment an actor thread sees: the process's, minus anything that looks like a secret. */
+export const actorEnv = threadEnv;
+
+export class ActorThread {
+  private readonly handle: ThreadHandle<ToActor, FromActor>;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<ActorExit>;
+  /** Tool name → the toolset that registered it, as the thread reported at boot (and renewal). */
+  tools: Record<string, string> = {};
+  /** Set by the owner; receives every message after `ready`. */
+  onMessage: (m: FromActor) => void = () => {};
+  private recycleWaiter: ((ok: boolean) => void) | undefined;
+  /** Sessions this thread has served and let go of (recycled), so far. */
+  reuses = 0;
+  /** Requests this thread has served, over all its sessions: its V8 isolate's JIT warmth, roughly. */
+  served = 0;
+  /** How the warm pool last handed this thread out: a waiting session got it fresh from boot ("cold"), or it was ready ("warm"). */
+  handedOut: 'cold' | 'warm' = 'warm';
+
+  constructor(entry: URL, boot: ActorBootData, options: ThreadOptions) {
+    this.handle = new ThreadHandle<ToActor, FromActor>(entry, boot, options, 'actor thread');
+    this.ready = this.handle.ready.then((m) => {
+      this.tools = m.tools;
+    });
+    this.ready.catch(() => {}); // observed by the warm pool; a failed boot is an exit too
+    this.exited = this.handle.exited;
+    this.handle.onMessage = (m) => {
+      if (m.t === 'ready' && this.recycleWaiter) {
+        this.tools = m.tools;
+        const done = this.recycleWaiter;
+        this.recycleWaiter = undefined;
+        done(true);
+        return;
+      }
+      this.onMessage(m);
+    };
+  }
+
+  get threadId(): number {
+    return this.handle.threadId;
+  }
+
+  get alive(): boolean {
+    return this.handle.alive;
+  }
+
+  post(m: ToActor, transfer?: Parameters<ThreadHandle<ToActor, FromActor>['post']>[1]): void {
+    this.handle.post(m, transfer);
+  }
+
+  /**
+   * Lets the thread go from its session and renews it for another one: its incarnation retires
+   * (stop hooks, server closed, detached) and a fresh one is registered. Resolves true once the
+   * thread is `ready` again, false if it died instead.
+   */
+  recycle(): Promise<boolean> {
+    if (!this.handle.alive) return Promise.resolve(false);
+    this.reuses++;
+    const renewed = new Promise<boolean>((resolve) => {
+      this.recycleWaiter = resolve;
+      void this.exited.then(() => resolve(false));
+    });
+    this.post({ t: 'recycle' });
+    return renewed;
+  }
+
+  /** Graceful stop request; the owner's supervisor kills the thread if it does not exit in time. */
+  stop(): void {
+    this.handle.stop({ t: 'stop' });
+  }
+
+  /** Terminates the thread now. `reason` ends up in the exit record. */
+  kill(reason: string): Promise<void> {
+    return this.handle.kill(reason);
+  }
+}

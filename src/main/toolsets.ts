@@ -1,0 +1,40 @@
+/**
+ * Turns the configured toolset names into module specifiers the actor threads import.
+ * A built-in name maps to its module; anything else must be a path to a toolset module.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from './config.js';
+import { BUILTINS } from './integrations.js';
+
+function looksLikePath(s: string): boolean {
+  return s.includes('/') || s.includes('\\') || /\.(m?js|cjs|ts)$/.test(s);
+}
+
+export function resolveToolsets(names: readonly string[], cwd = process.cwd()): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const name of names) {
+    let spec: string;
+    const builtin = BUILTINS[name]?.toolset;
+    if (builtin) {
+      spec = builtin;
+    } else if (looksLikePath(name)) {
+      const file = isAbsolute(name) ? name : resolve(cwd, name);
+      if (!existsSync(file) || !statSync(file).isFile()) {
+        throw new ConfigError(`toolset "${name}": no such file (${file})`);
+      }
+      spec = pathToFileURL(file).href;
+    } else {
+      throw new ConfigError(
+        `unknown toolset "${name}": built-in toolsets are ${Object.keys(BUILTINS).join(', ')}; a toolset of your own is given by its file path (e.g. ./my-toolset.js)`,
+      );
+    }
+    if (!seen.has(spec)) {
+      seen.add(spec);
+      out.push(spec);
+    }
+  }
+  return out;
+}
