@@ -12,10 +12,9 @@
  *    (exchangeInfo download + parse). Reported: the echo p99 of the calls that overlapped it, the
  *    p99 before it, and how long the cold call took.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { runLoad } from '../loadgen/index.js';
-import { binanceOverrides } from '../../test/support/fake-exchange/ccxt.js';
+import { startJsonChild, type JsonChild } from '../support/json-child.js';
 import { ROOT, type ServerKind, type ServerProcess } from '../servers.js';
 import type { Goal, Scenario, ScenarioContext, ScenarioOutput } from './types.js';
 import { fmt, isFigure, openSessions, pct, Series, sleep, timedCall, toolCall, waitForHealth, type TimedCall } from './util.js';
@@ -43,35 +42,14 @@ function shape(quick: boolean) {
     : { sessions: 20, callers: 20, warmupSec: 2.5, durationSec: 4, echoSessions: 10, quietSec: 1.5, afterSec: 0.5 };
 }
 
+interface FakeExchangeInfo {
+  url: string;
+  config: { ccxt: { overrides: { binance: Record<string, unknown> } } };
+}
+
 /** The fake exchange as a child process (so it competes with neither server's event loop nor the load generator's). */
-async function startFakeExchangeProcess(): Promise<{ url: string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [FAKE_EXCHANGE_CLI, '--markets', String(MARKETS)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('the fake exchange did not start within 15 s')), 15_000);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (c: string) => {
-      buf += c;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      try {
-        resolve((JSON.parse(buf.slice(0, nl)) as { url: string }).url);
-      } catch (err) {
-        reject(err as Error);
-      }
-    });
-    void exited.then(() => reject(new Error('the fake exchange exited before it listened')));
-  });
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
+function startFakeExchangeProcess(): Promise<JsonChild<FakeExchangeInfo>> {
+  return startJsonChild<FakeExchangeInfo>(FAKE_EXCHANGE_CLI, ['--markets', String(MARKETS)], ROOT);
 }
 
 interface ColdRecord {
@@ -143,7 +121,8 @@ export const ccxtScenario: Scenario = {
     const notes: string[] = [];
     const raw: { throughput: unknown[]; cold: ColdRecord[] } = { throughput: [], cold: [] };
     const fake = await startFakeExchangeProcess();
-    const overrides = { ...binanceOverrides(fake.url), enableRateLimit: false };
+    // The fake prints the configuration that points ccxt's binance at it.
+    const overrides = { ...fake.info.config.ccxt.overrides.binance, enableRateLimit: false };
     const cache = { tickerMs: 0, tickersMs: 0, orderBookMs: 0 };
     const servers: Partial<Record<ServerKind, ServerProcess>> = {};
     const mix = SYMBOLS.flatMap((symbol) => [

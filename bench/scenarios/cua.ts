@@ -19,8 +19,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startModelRouter, type ModelRouter, type ScriptStep } from '../../test/support/fake-model/index.js';
-import { callTool, openSession, send, type RawResponse } from '../../test/support/mcp-http.js';
+import { join } from 'node:path';
+import { ROOT } from '../servers.js';
+import { startJsonChild } from '../support/json-child.js';
+import { callTool, openSession, send, type RawResponse } from '../support/mcp-http.js';
 import type { ServerProcess } from '../servers.js';
 import type { Scenario, ScenarioContext, ScenarioOutput } from './types.js';
 import { pct, Series, sleep } from './util.js';
@@ -72,6 +74,37 @@ async function waitIdle(server: ServerProcess, n: number, timeoutMs: number): Pr
 
 // ---- the fake model: one script per session behind one URL ---------------------------------
 
+/** The fake Messages API of test/support (its router, as a child process): scripts go in, request times come out. */
+const FAKE_MODEL_CLI = join(ROOT, 'dist/test/support/fake-model/cli.js');
+
+/** A step of a scripted model: a tool use, or the final answer. */
+type ScriptStep = { use: Record<string, unknown> } | { final: string };
+
+interface ModelRouter {
+  url: string;
+  add(name: string, script: ScriptStep[]): Promise<{ requestTimes(): Promise<number[]> }>;
+  close(): Promise<void>;
+}
+
+async function startModelRouter(apiKey: string): Promise<ModelRouter> {
+  const child = await startJsonChild<{ url: string }>(FAKE_MODEL_CLI, ['--router', '--api-key', apiKey], ROOT);
+  const url = child.info.url;
+  return {
+    url,
+    async add(name, script) {
+      const r = await fetch(`${url}/_scripts/${name}`, { method: 'PUT', body: JSON.stringify(script) });
+      if (!r.ok) throw new Error(`the fake model refused script ${name}: ${await r.text()}`);
+      return {
+        async requestTimes() {
+          const q = await fetch(`${url}/_requests/${name}`);
+          return ((await q.json()) as { receivedAt: number[] }).receivedAt;
+        },
+      };
+    },
+    close: () => child.stop(),
+  };
+}
+
 /** A `steps`-step task: open a terminal, then a cycle of typing, keys, pointer, scroll and screenshot actions. */
 function taskScript(i: number, steps: number): ScriptStep[] {
   const cycle: ScriptStep[] = [
@@ -116,7 +149,8 @@ async function runTasks(url: string, router: ModelRouter, n: number, steps: numb
     );
     const wallMs = performance.now() - t0;
     // Per step: the time between consecutive model requests of a task (action + settle + screenshot + model turn).
-    const stepMs = fakes.flatMap((f) => f.requests.slice(1).map((q, k) => q.receivedAt - f.requests[k]!.receivedAt));
+    const times = await Promise.all(fakes.map((f) => f.requestTimes()));
+    const stepMs = times.flatMap((t) => t.slice(1).map((at, k) => at - t[k]!));
     return { wallMs, taskMs: durations, stepMs, failures };
   } finally {
     await Promise.all(sessions.map((s) => endSession(url, s)));
@@ -144,7 +178,7 @@ export const cua: Scenario = {
     const series = new Series();
     const notes: string[] = [];
     const raw: unknown[] = [];
-    const router = await startModelRouter({ apiKey: API_KEY });
+    const router = await startModelRouter(API_KEY);
     const base = { model: { baseUrl: router.url, apiKey: API_KEY, maxSteps: c.steps + 5, taskDeadlineMs: 180_000 } };
     const servers: ServerProcess[] = [];
     try {

@@ -10,6 +10,7 @@
  * closed and its state, services and keepAwake holds refuse to act, so nothing a toolset left
  * running (a timer, a late promise) can ever reach the next session served by this thread.
  */
+import { codedError } from '../shared/errors.js';
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
@@ -39,16 +40,6 @@ async function loadToolset(specifier: string): Promise<Toolset> {
     throw new Error(`${specifier} does not export a Toolset (a default export with a "name" and a "register" function)`);
   }
   return t as Toolset;
-}
-
-/** Extra services resource integrations make available to toolsets (by name), per thread. */
-export const actorServices = new Map<string, unknown>();
-
-class DetachedError extends Error {
-  constructor() {
-    super('this session is over: its actor incarnation has been detached');
-    this.name = 'DetachedError';
-  }
 }
 
 /** One session's McpServer, state and toolset contexts. */
@@ -151,14 +142,14 @@ class Incarnation {
             this.post({ t: 'pin', delta: -1 });
           };
         },
-        service: <T>(name: string) => (services[name] ?? actorServices.get(name)) as T | undefined,
+        service: <T>(name: string) => services[name] as T | undefined,
       };
       await t.register(this.server, ctx);
     }
   }
 
   private call<T>(op: string, args: Record<string, unknown>, timeoutMs?: number): Promise<T> {
-    if (this.detached) return Promise.reject(new DetachedError());
+    if (this.detached) return Promise.reject(codedError('DETACHED', 'this session is over: its actor incarnation has been detached'));
     return this.calls.call<T>(op, args, timeoutMs);
   }
 

@@ -3,19 +3,10 @@
  * handlers by operation name. The runtime registers the session calls, resource kinds their lease
  * calls, integrations their own. A handler answers for the actor that asked.
  */
-import type { TransferListItem } from 'node:worker_threads';
 import { codedError } from '../shared/errors.js';
 import type { SessionActor } from './sessions/session-actor.js';
 
 export type CallHandler = (actor: SessionActor, args: Record<string, unknown>) => Promise<unknown>;
-
-/** A call's result carrying transferables (e.g. a lease's MessagePort). */
-export class Transferring {
-  constructor(
-    readonly value: unknown,
-    readonly transfer: TransferListItem[],
-  ) {}
-}
 
 export class CallRegistry {
   private readonly handlers = new Map<string, CallHandler>();

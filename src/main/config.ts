@@ -5,6 +5,7 @@
  * MCP_ACTORS_CONFIG, JSON) > defaults. Every knob is documented in the README's config table,
  * which `test/config.test.ts` checks against this schema.
  */
+import { ConfigError } from '../shared/errors.js';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ccxtConfigSchema, configFileProblem } from '../integrations/ccxt/shared/config.js';
@@ -296,9 +297,7 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Formats zod issues as one line per problem: `path: message`. */
 function describe(error: z.ZodError): string {

@@ -114,6 +114,14 @@ export class CodedError<C extends string = string> extends Error {
   }
 }
 
+/** A setting that cannot work (exit code 2 at start): code BAD_CONFIG. */
+export class ConfigError extends CodedError<'BAD_CONFIG'> {
+  constructor(message: string) {
+    super('BAD_CONFIG', message);
+    this.name = 'ConfigError';
+  }
+}
+
 /** An edge error: the table's message for the code, with a detail after it. */
 export function rpcError(code: ErrorCode, detail?: string, data?: Record<string, unknown>): CodedError<ErrorCode> {
   const base = table[code].message;
@@ -123,12 +131,6 @@ export function rpcError(code: ErrorCode, detail?: string, data?: Record<string,
 /** An error below the edge: a code and a whole sentence. */
 export function codedError<C extends string>(code: C, message: string, options?: CodedErrorOptions): CodedError<C> {
   return new CodedError(code, message, options);
-}
-
-/** The code of anything thrown (a CodedError's, a structured-cloned error's `code` field), or INTERNAL. */
-export function codeOf(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code !== '' ? code : 'INTERNAL';
 }
 
 export type JsonRpcId = string | number;

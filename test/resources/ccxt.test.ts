@@ -27,6 +27,7 @@ const TIMEOUT_MS = 1_500;
 
 const CRASH_TOOLSET = `${ROOT}/dist/test/support/ccxt-crash-toolset.js`;
 const IMPORT_HOOK = `${ROOT}/dist/test/support/ccxt-import-register.js`;
+const CRASH_HOOK = `${ROOT}/dist/test/support/crash-hosts-register.js`;
 
 let fx: FakeExchange;
 let server: ServerProcess;
@@ -68,8 +69,9 @@ async function tool(s: Session, name: string, args: Record<string, unknown> = {}
   const result = res.json.result;
   if (result.isError) {
     const text: string = result.content[0].text;
-    // our tools answer JSON; the SDK's own argument validation answers "MCP error -32602: …"
-    const error = text.startsWith('{') ? JSON.parse(text) : { code: 'INVALID_ARGUMENTS', message: text, retryable: false };
+    // our tools answer the one tool-error shape; the SDK's own argument validation answers "MCP error -32602: …"
+    const error = result.structuredContent ?? { code: 'INVALID_ARGUMENTS', message: text, retryable: false };
+    if (result.structuredContent) expect(text).toBe(result.structuredContent.message); // a sentence, not a JSON dump
     return { ok: false, value: undefined, error, ms };
   }
   if (name !== 'echo') expect(JSON.parse(result.content[0].text)).toEqual(result.structuredContent);
@@ -101,7 +103,7 @@ beforeAll(async () => {
   [server, small] = await Promise.all([
     startServer({
       args: ['--toolsets', `ccxt,diagnostics,${CRASH_TOOLSET}`],
-      nodeArgs: ['--import', IMPORT_HOOK],
+      nodeArgs: ['--import', IMPORT_HOOK, '--import', CRASH_HOOK],
       env: { MCP_IMPORT_LOG: importLog, BINANCE_API_KEY: ENV.apiKey, BINANCE_SECRET: ENV.secret },
       timeoutMs: 30_000,
       config: {
@@ -123,7 +125,6 @@ beforeAll(async () => {
           timeoutMs: TIMEOUT_MS,
           leaseWaitMs: 60_000, // bounds the host's cold start too (lease-client: wait + 10 s)
           cache: { tickerMs: 60_000, orderBookMs: 2_000 }, // long: the 20 sessions' first calls may spread over seconds on a loaded machine
-          testHooks: true,
           accounts: [
             { name: 'alice', exchange: 'binance', ...ALICE, principals: ['tenant-a'] },
             { name: 'bob', exchange: 'binance', ...BOB, principals: ['tenant-b'] },
@@ -430,7 +431,7 @@ describe('ccxt toolset through the real server', () => {
     fx.fault({ path: '/api/v3/klines', kind: 'slow', delayMs: 1_200, times: 1 });
     const inflight = tool(x, 'get_ohlcv', { symbol: 'BTC/USDT', limit: 2 });
     await sleep(300);
-    expect((await okValue(y, 'ccxt_crash_host', { exchange: 'binance' })).crashed).toBe(true);
+    expect((await okValue(y, 'ccxt_crash_host')).crashed).toBe(true);
     const r = await inflight;
     expect(r.ok).toBe(false);
     expect(r.error).toMatchObject({ code: 'RESOURCE_LOST', retryable: true });

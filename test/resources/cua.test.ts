@@ -43,7 +43,10 @@ function text(r: RawResponse): string {
 function errorCode(r: RawResponse): string {
   expect(r.status).toBe(200);
   if (!r.json?.result?.isError) throw new Error(`expected an error result, got ${JSON.stringify(r.json).slice(0, 300)}`);
-  return /^\[([A-Z_]+)\]/.exec(text(r))?.[1] ?? 'NONE';
+  const content = r.json.result.structuredContent as { code: string; message: string; retryable: boolean };
+  expect(content.message).toBe(text(r));
+  expect(typeof content.retryable).toBe('boolean');
+  return content.code;
 }
 
 function ok(r: RawResponse): RawResponse {

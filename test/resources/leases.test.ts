@@ -31,7 +31,7 @@ async function call(session: string, method: string, args: unknown[] = [], waitM
   const r = await callTool(server.url, session, 'lease_call', { method, args, ...(waitMs ? { waitMs } : {}) });
   expect(r.status).toBe(200);
   const result = r.json.result;
-  if (result.isError) return { ok: false, value: undefined, error: JSON.parse(result.content[0].text) };
+  if (result.isError) return { ok: false, value: undefined, error: result.structuredContent };
   return { ok: true, value: result.structuredContent.value };
 }
 

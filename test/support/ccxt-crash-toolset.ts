@@ -1,24 +1,21 @@
 /**
- * Test support: a toolset that kills an exchange-host thread on purpose, the honest way — it
- * leases the venue's public ccxt client and calls `crashHost`, which the factory exposes only
- * when the server runs with `ccxt.testHooks: true`; the host thread then calls process.exit (in
- * a worker thread that ends the thread only), exactly like a crash of the thread.
+ * Test support: a toolset that crashes the exchange-host threads on purpose — it broadcasts to
+ * them over the channel that crash-hosts-register.ts (preloaded into the server's threads by the
+ * test) listens on; each ccxt host thread then dies of an uncaught error, exactly like a crash.
  */
+import { BroadcastChannel } from 'node:worker_threads';
 import { z } from 'zod';
-import type { LeaseService } from '../../src/actor/lease-client.js';
 import { defineToolset } from '../../src/actor/toolsets/types.js';
+import { CRASH_CHANNEL } from './crash-hosts-register.js';
 
 export default defineToolset({
   name: 'ccxtcrash',
-  register(server, ctx) {
-    server.registerTool(
-      'ccxt_crash_host',
-      { inputSchema: { exchange: z.string().default('binance') }, outputSchema: { crashed: z.boolean() } },
-      async ({ exchange }, extra) => {
-        const lease = await ctx.service<LeaseService>('leases')!.acquire<{ crashHost(): boolean }>('ccxt', { role: 'public', exchange, marketType: 'spot', sandbox: false }, { signal: extra.signal, callTimeoutMs: 5_000 });
-        const crashed = (await lease.resource.crashHost()) === true;
-        return { content: [{ type: 'text', text: JSON.stringify({ crashed }) }], structuredContent: { crashed } };
-      },
-    );
+  register(server) {
+    server.registerTool('ccxt_crash_host', { inputSchema: {}, outputSchema: { crashed: z.boolean() } }, async () => {
+      const channel = new BroadcastChannel(CRASH_CHANNEL);
+      channel.postMessage({ kind: 'ccxt' });
+      channel.close();
+      return { content: [{ type: 'text', text: JSON.stringify({ crashed: true }) }], structuredContent: { crashed: true } };
+    });
   },
 });

@@ -46,16 +46,6 @@ export interface ToolsetLogger {
   error(obj: object | string, msg?: string): void;
 }
 
-/**
- * A leased resource from the supervisor (an exchange client, a computer). The runtime releases it
- * when the session ends or hibernates; `release()` gives it back earlier.
- */
-export interface Lease<T> {
-  readonly id: string;
-  readonly resource: T;
-  release(): Promise<void>;
-}
-
 /** zod, for input and output schemas: `import { z } from 'mcp-actors/toolset'`, or `ctx.z`. */
 export { z };
 

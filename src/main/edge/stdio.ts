@@ -80,8 +80,7 @@ export async function runStdio(rt: Runtime, opts: StdioOptions): Promise<void> {
   });
 
   // Input is over: answer what was accepted, then stop.
-  const deadline = Date.now() + opts.drainTimeoutMs;
-  while (!actor.isIdle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await rt.drain(opts.drainTimeoutMs);
   await rt.close();
   await new Promise<void>((resolve) => output.write('', () => resolve()));
 }

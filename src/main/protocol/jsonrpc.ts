@@ -8,7 +8,6 @@
  */
 import { CodedError, rpcError, type JsonRpcId } from '../../shared/errors.js';
 
-export type MessageKind = 'request' | 'notification' | 'response';
 
 export interface ParsedRequest {
   kind: 'request';

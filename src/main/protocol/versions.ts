@@ -2,12 +2,9 @@
  * MCP protocol revisions the edge accepts in the MCP-Protocol-Version header, and the features
  * that depend on the revision a session negotiated.
  */
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 
-export const LATEST_VERSION: string = LATEST_PROTOCOL_VERSION;
 export const SUPPORTED_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
-/** What the Streamable HTTP spec says to assume when a request carries no version header. */
-export const DEFAULT_HEADER_VERSION = '2025-03-26';
 
 const supported = new Set(SUPPORTED_VERSIONS);
 

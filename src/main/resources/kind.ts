@@ -11,6 +11,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from '../observability/log.js';
 import type { LeaseOwner } from '../directory.js';
+import { codedError } from '../../shared/errors.js';
 import { ResourcePool, type PoolOptions } from '../supervision/pool.js';
 import { Supervisor } from '../supervision/supervisor.js';
 import type { HostBootData } from '../../shared/host-messages.js';
@@ -71,19 +72,9 @@ export class ResourceKind<S = unknown> {
     return this.o.kind;
   }
 
-  /** Live host threads (for tests and health). */
-  hostCount(): number {
-    return this.o.placement.mode === 'shared' ? this.hosts.filter((h) => h?.alive).length : this.where.size;
-  }
-
-  /** The host thread carrying an instance (for tests that kill one). */
-  hostThreadOf(iid: string): ResourceHost | undefined {
-    return this.where.get(iid);
-  }
-
   private hostOf(iid: string): ResourceHost {
     const h = this.where.get(iid);
-    if (!h || !h.alive) throw Object.assign(new Error(`${this.o.kind} instance ${iid} has no running host`), { code: 'RESOURCE_LOST' });
+    if (!h || !h.alive) throw codedError('RESOURCE_LOST', `${this.o.kind} instance ${iid} has no running host`);
     return h;
   }
 
@@ -103,14 +94,12 @@ export class ResourceKind<S = unknown> {
     const id = `${this.o.kind}-host-${i}`;
     if (this.o.supervisor.has(id)) {
       // Its host died and the supervisor is restarting it (with backoff): wait for the new one.
-      const deadline = Date.now() + this.o.opTimeoutMs;
-      while (Date.now() < deadline && !this.hosts[i]?.alive && this.o.supervisor.has(id)) await new Promise((r) => setTimeout(r, 20));
-      const h = this.hosts[i];
-      if (h?.alive) {
+      const h = await this.restarted(id, this.o.opTimeoutMs);
+      if (h) {
         await h.ready;
         return h;
       }
-      if (this.o.supervisor.has(id)) throw Object.assign(new Error(`the ${this.o.kind} host is restarting; try again`), { code: 'RESOURCE_UNAVAILABLE' });
+      if (this.o.supervisor.has(id)) throw codedError('RESOURCE_UNAVAILABLE', `the ${this.o.kind} host is restarting; try again`, { retryable: true });
     }
     if (!this.o.supervisor.has(id)) {
       await this.o.supervisor.startChild<ResourceHost>({
@@ -137,6 +126,31 @@ export class ResourceKind<S = unknown> {
     const h = this.hosts[i]!;
     await h.ready;
     return h;
+  }
+
+  /** The host the supervisor restarts as child `id`, once it has started (undefined if it is given up, or at the timeout). */
+  private restarted(id: string, timeoutMs: number): Promise<ResourceHost | undefined> {
+    const sup = this.o.supervisor;
+    return new Promise((resolve) => {
+      const done = (h: ResourceHost | undefined) => {
+        clearTimeout(timer);
+        sup.off('started', onStarted);
+        sup.off('gave-up', onGone);
+        sup.off('escalated', onEscalated);
+        resolve(h);
+      };
+      const onStarted = (child: string, host: unknown) => {
+        if (child === id) done(host as ResourceHost);
+      };
+      const onGone = (child: string) => {
+        if (child === id) done(undefined);
+      };
+      const onEscalated = () => done(undefined);
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      sup.on('started', onStarted);
+      sup.on('gave-up', onGone);
+      sup.on('escalated', onEscalated);
+    });
   }
 
   private async create(iid: string, spec: S, owner: LeaseOwner | undefined): Promise<void> {

@@ -5,7 +5,8 @@
  * its thread is given back at once.
  */
 import { codedError } from '../../shared/errors.js';
-import { Transferring, type CallRegistry } from '../calls.js';
+import type { CallRegistry } from '../calls.js';
+import { Transferring } from '../transferring.js';
 import type { ResourceKind } from './kind.js';
 
 export function registerLeaseCalls(calls: CallRegistry, kindOf: (name: unknown) => ResourceKind<unknown>): void {

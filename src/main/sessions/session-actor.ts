@@ -24,7 +24,7 @@ import type { ChildExit, ChildSpec, Supervisor } from '../supervision/supervisor
 import type { ActorExit, ActorThread } from '../threads/actor-thread.js';
 import type { FromActor, Handshake, OutKind, ToActor } from '../../shared/actor-messages.js';
 import type { SessionRecord } from './session-record.js';
-import { Transferring } from '../calls.js';
+import { Transferring } from '../transferring.js';
 import { keyString, sessionKey, type ActorKey, type LeaseOwner } from '../directory.js';
 
 export interface Outbound {

@@ -15,6 +15,7 @@
  * - Health: a failing check, or an instance dying on its own, cuts its lessees off with a clear
  *   error and frees its slot; `minInstances` are kept warm.
  */
+import { CodedError, codedError } from '../../shared/errors.js';
 import type { LeaseOwner } from '../directory.js';
 import { randomUUID } from 'node:crypto';
 import type { MessagePort } from 'node:worker_threads';
@@ -67,16 +68,14 @@ export interface Granted {
   label: string;
 }
 
-export class PoolError extends Error {
-  constructor(
-    readonly code: 'LEASE_TIMEOUT' | 'LEASE_CANCELLED' | 'POOL_CLOSED' | 'RESOURCE_UNAVAILABLE',
-    message: string,
-    readonly retryable = true,
-  ) {
-    super(message);
-    this.name = 'PoolError';
-  }
+type PoolCode = 'LEASE_TIMEOUT' | 'LEASE_CANCELLED' | 'POOL_CLOSED' | 'RESOURCE_UNAVAILABLE';
+
+/** A pool's own failure (retryable unless it says otherwise). */
+function poolError(code: PoolCode, message: string, retryable = true): CodedError<PoolCode> {
+  return codedError(code, message, { retryable });
 }
+
+const POOL_CODES: ReadonlySet<string> = new Set<PoolCode>(['LEASE_TIMEOUT', 'LEASE_CANCELLED', 'POOL_CLOSED', 'RESOURCE_UNAVAILABLE']);
 
 type State = 'creating' | 'ready' | 'resetting' | 'dead';
 
@@ -192,7 +191,7 @@ export class ResourcePool<S> {
    * to `waitMs` (default: the pool's wait timeout).
    */
   acquire(owner: LeaseOwner, spec: S, opts: { waitMs?: number; waitId?: string } = {}): Promise<Granted> {
-    if (this.closed) return Promise.reject(new PoolError('POOL_CLOSED', `the ${this.o.kind} pool is shut down`, false));
+    if (this.closed) return Promise.reject(poolError('POOL_CLOSED', `the ${this.o.kind} pool is shut down`, false));
     const key = this.o.key(spec, owner);
     return new Promise<Granted>((resolve, reject) => {
       const waitMs = opts.waitMs ?? this.o.waitTimeoutMs;
@@ -209,7 +208,7 @@ export class ResourcePool<S> {
           this.emit('timeout', Date.now() - w.since);
           const s = this.stats();
           reject(
-            new PoolError(
+            poolError(
               'LEASE_TIMEOUT',
               `no ${this.o.kind} became available within ${waitMs} ms (${s.leases}/${this.o.maxLeases} leases, ${s.instances}/${this.o.maxInstances} instances in use); try again later`,
             ),
@@ -235,7 +234,7 @@ export class ResourcePool<S> {
   abandon(waitId: string): boolean {
     const w = this.waiters.find((x) => x.waitId === waitId);
     if (!w || !this.removeWaiter(w)) return false;
-    w.reject(new PoolError('LEASE_CANCELLED', `the wait for a ${this.o.kind} was cancelled`, false));
+    w.reject(poolError('LEASE_CANCELLED', `the wait for a ${this.o.kind} was cancelled`, false));
     return true;
   }
 
@@ -293,7 +292,7 @@ export class ResourcePool<S> {
     const lid = `lease-${randomUUID().slice(0, 12)}`;
     try {
       await inst.created;
-      if (inst.state === 'dead') throw new PoolError('RESOURCE_UNAVAILABLE', `the ${this.o.kind} died before it could be leased`);
+      if (inst.state === 'dead') throw poolError('RESOURCE_UNAVAILABLE', `the ${this.o.kind} died before it could be leased`);
       inst.leases.add(lid);
       this.leases.set(lid, { lid, iid: inst.iid, owner: w.owner });
       this.reserved.delete(inst.iid);
@@ -308,9 +307,9 @@ export class ResourcePool<S> {
       this.leases.delete(lid);
       this.changed();
       w.reject(
-        err instanceof PoolError
+        err instanceof CodedError && POOL_CODES.has(err.code)
           ? err
-          : new PoolError('RESOURCE_UNAVAILABLE', `could not lease a ${this.o.kind} (${this.o.backend.label(w.spec)}): ${(err as Error).message}`),
+          : poolError('RESOURCE_UNAVAILABLE', `could not lease a ${this.o.kind} (${this.o.backend.label(w.spec)}): ${(err as Error).message}`),
       );
       this.pump();
     }
@@ -355,7 +354,7 @@ export class ResourcePool<S> {
   /** Releases everything an owner holds and abandons its waits (the owner is gone). */
   async releaseOwner(owner: LeaseOwner): Promise<void> {
     for (const w of this.waiters.filter((x) => x.owner === owner)) {
-      if (this.removeWaiter(w)) w.reject(new PoolError('LEASE_CANCELLED', `the session that asked for a ${this.o.kind} has gone`, false));
+      if (this.removeWaiter(w)) w.reject(poolError('LEASE_CANCELLED', `the session that asked for a ${this.o.kind} has gone`, false));
     }
     const mine = [...this.leases.values()].filter((l) => l.owner === owner).map((l) => l.lid);
     await Promise.all(mine.map((lid) => this.release(lid)));
@@ -430,7 +429,7 @@ export class ResourcePool<S> {
     clearInterval(this.timer);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(new PoolError('POOL_CLOSED', `the ${this.o.kind} pool is shutting down`, false));
+      w.reject(poolError('POOL_CLOSED', `the ${this.o.kind} pool is shutting down`, false));
     }
     await Promise.all([...this.instances.values()].map((i) => this.retire(i, 'pool closed')));
   }

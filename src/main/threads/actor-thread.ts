@@ -6,7 +6,6 @@ import type { ActorBootData, FromActor, ToActor } from '../../shared/actor-messa
 import { ThreadHandle, threadEnv, type ThreadExit, type ThreadOptions } from './thread-handle.js';
 
 export type ActorExit = ThreadExit;
-export type ActorExitReason = ThreadExit['reason'];
 
 /** The environment an actor thread sees: the process's, minus anything that looks like a secret. */
 export const actorEnv = threadEnv;

@@ -20,7 +20,10 @@ export default defineToolset({
   register(server, ctx) {
     let lease: ResourceLease<CounterApi> | undefined;
     const text = (v: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(v) }], structuredContent: { value: v as never } });
-    const fail = (err: unknown) => ({ isError: true, content: [{ type: 'text' as const, text: JSON.stringify({ code: (err as { code?: string }).code, message: (err as Error).message }) }] });
+    const fail = (err: unknown) => {
+      const e = { code: (err as { code?: string }).code ?? 'INTERNAL', message: (err as Error).message, retryable: false };
+      return { isError: true, content: [{ type: 'text' as const, text: e.message }], structuredContent: e };
+    };
     const get = async (signal: AbortSignal, waitMs?: number) => {
       if (lease && !lease.isLost) return lease;
       lease = await ctx.service<LeaseService>('leases')!.acquire<CounterApi>('counter', {}, { signal, waitMs, callTimeoutMs: 500 });

@@ -8,6 +8,7 @@
  *   ending another session — by id or by the fingerprint /sessions shows — needs admin rights:
  *   a session created by an admin principal, or `admin_token`.
  */
+import { toolErrorOf } from '../tool-error.js';
 import { z } from 'zod';
 import type { SessionService } from '../../runtime-calls.js';
 import { defineToolset, type ToolsetContext } from '../types.js';
@@ -65,7 +66,7 @@ export const toolset = defineToolset({
           const text = !result.ended ? 'No such session.' : result.deferred ? 'This session ends after this reply.' : 'Session ended.';
           return { content: [{ type: 'text', text }], structuredContent: result };
         } catch (err) {
-          return { isError: true, content: [{ type: 'text', text: (err as Error).message }] };
+          return toolErrorOf(err);
         }
       },
     );

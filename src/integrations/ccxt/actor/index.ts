@@ -9,7 +9,8 @@
  *
  * Credentials are never tool arguments: a tool names an account the server (or this session's
  * HTTP client, at initialize) configured. Results are JSON text plus `structuredContent`.
- * Failures are `isError` results whose text is JSON `{ code, message, retryable, … }` — the codes
+ * Failures are `isError` results (actor/toolsets/tool-error.ts): the message as text, and
+ * `structuredContent` `{ code, message, retryable, … }` — the codes
  * of src/resources/ccxt/errors.ts, plus LEASE_TIMEOUT / RESOURCE_LOST / TIMEOUT from the runtime.
  * A write whose outcome is unknown answers UNKNOWN_OUTCOME with `reconcile`: the get_order call
  * that tells whether it happened (by the client order id every create_order carries).
@@ -20,6 +21,7 @@ import { defineToolset, type HandlerExtra, type ToolsetContext } from '../../../
 import { args, LIMITS, out } from './schemas.js';
 import { budgetOf, Clients, failureOf, within, writeFailureOf, type Budget, type Failure, type Venue } from './clients.js';
 import { ccxtError } from '../shared/errors.js';
+import { toolError } from '../../../actor/toolsets/tool-error.js';
 import type { AccountInfo } from '../shared/spec.js';
 
 function ok<T extends Record<string, unknown>>(value: T): CallToolResult & { structuredContent: T } {
@@ -27,7 +29,8 @@ function ok<T extends Record<string, unknown>>(value: T): CallToolResult & { str
 }
 
 function fail(f: Failure & Record<string, unknown>): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify(f) }] };
+  const { code, message, retryable, ...details } = f;
+  return toolError(code, message, retryable, details);
 }
 
 const venueOut = (v: Venue) => ({ exchange: v.exchange, market_type: v.marketType, sandbox: v.sandbox });

@@ -341,7 +341,7 @@ function accountApi(c: Client) {
   };
 }
 
-export type PublicApi = ReturnType<typeof publicApi> & { crashHost?(): boolean };
+export type PublicApi = ReturnType<typeof publicApi>;
 export type AccountApi = ReturnType<typeof accountApi>;
 
 /* ---------- the factory ---------- */
@@ -421,14 +421,7 @@ export default defineResourceFactory<ClientSpec, Client>({
 
   expose(c) {
     if (c.spec.role === 'account') return accountApi(c);
-    const api: PublicApi = publicApi(c);
-    if (cfg.testHooks) {
-      api.crashHost = () => {
-        setTimeout(() => process.exit(9), 20);
-        return true;
-      };
-    }
-    return api;
+    return publicApi(c);
   },
 
   async destroy(c) {

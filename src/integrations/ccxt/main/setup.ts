@@ -21,7 +21,7 @@
  * wait of `leaseWaitMs` before LEASE_TIMEOUT, and `idleTtlMs` before an unleased client closes.
  */
 import { ResourceKind } from '../../../main/resources/kind.js';
-import type { IntegrationContext } from '../../../main/integrations.js';
+import type { IntegrationContext } from '../../../main/integration-context.js';
 import { AccountRegistry } from './accounts.js';
 import { ccxtError } from '../shared/errors.js';
 import type { CcxtConfig } from '../shared/config.js';
@@ -36,7 +36,7 @@ export async function setup(rt: IntegrationContext): Promise<void> {
   const accounts = new AccountRegistry({ configured: c.accounts, env: process.env, exchanges: c.exchanges, sessionCredentials: c.sessionCredentials });
   for (const w of accounts.warnings) rt.log.warn({ toolset: 'ccxt' }, w);
 
-  const factoryConfig: FactoryConfig = { exchanges: c.exchanges, timeoutMs: c.timeoutMs, overrides: c.overrides, cache: c.cache, testHooks: c.testHooks };
+  const factoryConfig: FactoryConfig = { exchanges: c.exchanges, timeoutMs: c.timeoutMs, overrides: c.overrides, cache: c.cache };
   const kind = new ResourceKind<ClientSpec>({
     kind: CCXT_KIND,
     factory: FACTORY_MODULE,

@@ -12,8 +12,7 @@
  *     "idleTtlMs": 300000,                 an unleased client is closed after this long
  *     "cache": { "tickerMs": 1000, "tickersMs": 1000, "orderBookMs": 500, "maxEntries": 10000 },
  *     "accounts": [{ "name", "exchange", "apiKey", "secret", "password"?, "uid"?, "marketType"?, "sandbox"?, "principals"? }],
- *     "sessionCredentials": { "enabled": true, "header": "x-ccxt-accounts" },
- *     "testHooks": false
+ *     "sessionCredentials": { "enabled": true, "header": "x-ccxt-accounts" }
  *   }
  *
  * Environment: `<EXCHANGE>_API_KEY`, `<EXCHANGE>_SECRET`, `<EXCHANGE>_PASSWORD` (e.g.
@@ -119,8 +118,6 @@ export const ccxtConfigSchema = z
       })
       .strict()
       .prefault({}),
-    /** Test-only: lets a lessee crash its exchange host (`crashHost`). Never enable in production. */
-    testHooks: z.boolean().default(false),
   })
   .strict()
   .superRefine((c, ctx) => {

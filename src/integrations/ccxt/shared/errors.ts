@@ -13,6 +13,7 @@
  * unparseable reply), the outcome is unknown. Such a failure is reported as UNKNOWN_OUTCOME with
  * the underlying cause, is never retryable blindly, and tells the client how to reconcile.
  */
+import { CodedError } from '../../../shared/errors.js';
 
 export const CCXT_ERROR_CODES = [
   'RATE_LIMITED',
@@ -160,18 +161,14 @@ export function classifyError(err: unknown, opts: ClassifyOptions = {}): CcxtFai
   return { code: r.code, message: `${prefix}${text}`, retryable: r.retryable, exchangeError: cls };
 }
 
-/** An Error carrying a classified failure: its own fields survive the thread boundary (rpc.ts). */
-export class CcxtError extends Error {
-  readonly code: CcxtErrorCode;
-  readonly retryable: boolean;
+/** The runtime's one error type, carrying a classified failure: its own fields survive the thread boundary (rpc.ts). */
+export class CcxtError extends CodedError<CcxtErrorCode> {
   readonly exchangeError?: string;
   override readonly cause?: string;
 
   constructor(f: CcxtFailure) {
-    super(f.message);
+    super(f.code, f.message, { retryable: f.retryable });
     this.name = 'CcxtError';
-    this.code = f.code;
-    this.retryable = f.retryable;
     if (f.exchangeError !== undefined) this.exchangeError = f.exchangeError;
     if (f.cause !== undefined) this.cause = f.cause;
   }

@@ -94,8 +94,6 @@ export interface FactoryConfig {
   timeoutMs: number;
   overrides: Record<string, ExchangeOverride>;
   cache: { tickerMs: number; tickersMs: number; orderBookMs: number; maxEntries: number };
-  /** Exposes `crashHost` on public clients (tests kill an exchange host through it). */
-  testHooks: boolean;
 }
 
 /** An account as a session may see it: never its credentials. */

@@ -18,8 +18,9 @@
  *   `computer_type`, `computer_key`, `computer_scroll`, `computer_screen_size`,
  *   `computer_cursor_position`. Coordinates are checked against the screen size.
  *
- * Errors are `isError` results whose text starts with a stable code in brackets, e.g.
- * `[LEASE_TIMEOUT] no computer became available within 30000 ms …`.
+ * Errors are `isError` results in the one tool-error shape (actor/toolsets/tool-error.ts): the
+ * message as text, `structuredContent.code` (LEASE_TIMEOUT, COMPUTER_LOST, BAD_COORDINATES…) and
+ * `retryable`.
  */
 import { z } from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -27,6 +28,7 @@ import type { MouseButton } from '../shared/computer.js';
 import { SETTINGS_CALL, type CuaModelSettings, type CuaSettings } from '../shared/lease-api.js';
 import type { LeaseService } from '../../../actor/lease-client.js';
 import { defineToolset, type HandlerExtra, type ToolsetContext } from '../../../actor/toolsets/types.js';
+import { toolErrorOf } from '../../../actor/toolsets/tool-error.js';
 import { leaseComputer, SessionComputer, ToolError, type LeasedComputer } from './session-computer.js';
 import { runTask, runTasks, timeLeft, type TaskOutcome } from './tasks.js';
 
@@ -41,9 +43,7 @@ const BUTTON = z.enum(['left', 'right', 'middle']);
 type RuntimeService = { call(op: string, args: Record<string, unknown>): Promise<unknown> };
 
 function errorResult(err: unknown): CallToolResult {
-  const code = (err as { code?: unknown })?.code;
-  const message = (err as Error)?.message ?? String(err);
-  return { isError: true, content: [{ type: 'text', text: `[${typeof code === 'string' ? code : 'ERROR'}] ${message}` }] };
+  return toolErrorOf(err, 'ERROR');
 }
 
 function image(png: Uint8Array): { type: 'image'; data: string; mimeType: string } {

@@ -10,18 +10,17 @@
  * The lease ends with the session (end, hibernation, crash: the runtime releases it) or at
  * `release()`; the pool resets the computer before anyone else gets it.
  */
+import { CodedError } from '../../../shared/errors.js';
 import { ComputerError, type Computer, type ComputerErrorCode, type MouseButton, type Point, type ScreenSize } from '../shared/computer.js';
 import { COMPUTER_KIND, type ComputerApi, type ComputerInfo } from '../shared/lease-api.js';
 import type { LeaseService, ResourceLease } from '../../../actor/lease-client.js';
 import type { ToolsetContext } from '../../../actor/toolsets/types.js';
 
 /** An error a tool reports as `[CODE] message`. */
-export class ToolError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/** A cua tool's own failure (LEASE_TIMEOUT, COMPUTER_LOST, NOT_AVAILABLE…): the runtime's one error type. */
+export class ToolError extends CodedError {
+  constructor(code: string, message: string, retryable = false) {
+    super(code, message, { retryable });
     this.name = 'ToolError';
   }
 }

@@ -17,9 +17,9 @@
  * server (the direct computer tools work without a model); run_cua_task then says what is missing.
  */
 import { ConfigError, type Config } from '../../../main/config.js';
-import type { IntegrationContext } from '../../../main/integrations.js';
+import type { IntegrationContext } from '../../../main/integration-context.js';
 import { ResourceKind } from '../../../main/resources/kind.js';
-import { agentConfigFromEnv, AgentConfigError } from '../actor/agent/index.js';
+import { agentConfigFromEnv, AgentConfigError } from '../shared/agent-config.js';
 import type { ComputerFactoryConfig } from '../host/factory.js';
 import { COMPUTER_KIND, SETTINGS_CALL, type CuaSettings } from '../shared/lease-api.js';
 import { newUrlSlotTable } from '../shared/url-slots.js';

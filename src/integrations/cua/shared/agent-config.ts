@@ -7,6 +7,7 @@
  *   CUA_MAX_IMAGES       default 3
  *   CUA_MAX_STEPS        default 30
  */
+import { ConfigError } from '../../../shared/errors.js';
 import type { ModelConfig } from '../actor/agent/types.js';
 
 /** Claude Sonnet 4.5: computer use with the computer_20250124 tool and the computer-use-2025-01-24 beta. */
@@ -32,12 +33,8 @@ export interface AgentConfigOverrides {
   maxSteps?: number;
 }
 
-export class AgentConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AgentConfigError';
-  }
-}
+/** A bad agent setting is a configuration error. */
+export { ConfigError as AgentConfigError };
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -45,28 +42,28 @@ function nonEmpty(v: string | undefined): string | undefined {
 
 function positiveInt(name: string, override: number | undefined, raw: string | undefined, def: number): number {
   if (override !== undefined) {
-    if (!Number.isInteger(override) || override < 1) throw new AgentConfigError(`${name} must be a positive integer, got ${override}`);
+    if (!Number.isInteger(override) || override < 1) throw new ConfigError(`${name} must be a positive integer, got ${override}`);
     return override;
   }
   const s = nonEmpty(raw);
   if (s === undefined) return def;
   const n = Number(s);
-  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < 1) throw new AgentConfigError(`${name} must be a positive integer, got ${JSON.stringify(s)}`);
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(s)}`);
   return n;
 }
 
-/** Reads the settings; overrides win over the environment. Throws AgentConfigError on bad values. */
+/** Reads the settings; overrides win over the environment. Throws ConfigError on bad values. */
 export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: AgentConfigOverrides = {}): AgentConfig {
   const apiKey = nonEmpty(overrides.apiKey) ?? nonEmpty(env.ANTHROPIC_API_KEY);
-  if (apiKey === undefined) throw new AgentConfigError('ANTHROPIC_API_KEY is not set');
+  if (apiKey === undefined) throw new ConfigError('ANTHROPIC_API_KEY is not set');
   const baseUrl = (nonEmpty(overrides.baseUrl) ?? nonEmpty(env.ANTHROPIC_BASE_URL) ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
   let url: URL;
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new AgentConfigError('ANTHROPIC_BASE_URL is not a URL');
+    throw new ConfigError('ANTHROPIC_BASE_URL is not a URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AgentConfigError('ANTHROPIC_BASE_URL must be an http(s) URL');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('ANTHROPIC_BASE_URL must be an http(s) URL');
   const model: ModelConfig = {
     baseUrl,
     apiKey,
@@ -74,7 +71,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrid
     maxTokens: positiveInt('maxTokens', overrides.maxTokens, undefined, DEFAULT_MAX_TOKENS),
   };
   if (overrides.maxRetries !== undefined) {
-    if (!Number.isInteger(overrides.maxRetries) || overrides.maxRetries < 0) throw new AgentConfigError('maxRetries must be a non-negative integer');
+    if (!Number.isInteger(overrides.maxRetries) || overrides.maxRetries < 0) throw new ConfigError('maxRetries must be a non-negative integer');
     model.maxRetries = overrides.maxRetries;
   }
   return {

@@ -13,9 +13,9 @@
  * - `screenshot()` resolves to PNG bytes.
  * - Every method rejects with a ComputerError (never hangs past `timeoutMs` of the implementation).
  */
+import { CodedError } from '../../../shared/errors.js';
 
 export type MouseButton = 'left' | 'right' | 'middle';
-export type ScrollDirection = 'up' | 'down' | 'left' | 'right';
 
 export interface Point {
   x: number;
@@ -36,12 +36,11 @@ export type ComputerErrorCode =
   | 'AUTH_FAILED'
   | 'NOT_SUPPORTED';
 
-export class ComputerError extends Error {
-  readonly code: ComputerErrorCode;
+/** The runtime's one error type, with a computer's codes (retryable: only a TIMEOUT may pass). */
+export class ComputerError extends CodedError<ComputerErrorCode> {
   constructor(code: ComputerErrorCode, message: string) {
-    super(message);
+    super(code, message, { retryable: code === 'TIMEOUT' });
     this.name = 'ComputerError';
-    this.code = code;
   }
 }
 

@@ -24,6 +24,7 @@
  * the Computer contract, which has no separate key-down/key-up: such actions fail with
  * NOT_SUPPORTED rather than silently clicking without the modifiers.
  */
+import { CodedError } from '../../../../shared/errors.js';
 import { ComputerError, type Computer, type MouseButton, type Point } from '../../shared/computer.js';
 import { sleep } from './sleep.js';
 
@@ -33,10 +34,10 @@ export const COMPUTER_ACTIONS = [
 ] as const;
 export type ComputerAction = (typeof COMPUTER_ACTIONS)[number];
 
-/** The model's input does not fit the action (missing or malformed parameter, unknown action). */
-export class ActionInputError extends Error {
+/** The model's input does not fit the action (missing or malformed parameter, unknown action): code BAD_ACTION_INPUT. */
+export class ActionInputError extends CodedError<'BAD_ACTION_INPUT'> {
   constructor(message: string) {
-    super(message);
+    super('BAD_ACTION_INPUT', message);
     this.name = 'ActionInputError';
   }
 }

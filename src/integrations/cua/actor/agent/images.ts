@@ -16,13 +16,6 @@ function collect(blocks: ContentBlock[], into: Slot[]): void {
   });
 }
 
-/** Counts image blocks, tool_result contents included. */
-export function countImages(messages: readonly Message[]): number {
-  const slots: Slot[] = [];
-  for (const m of messages) collect(m.content, slots);
-  return slots.length;
-}
-
 /** Replaces all but the `keep` most recent images by IMAGE_PLACEHOLDER; returns how many it replaced. */
 export function keepRecentImages(messages: Message[], keep: number): number {
   const slots: Slot[] = [];

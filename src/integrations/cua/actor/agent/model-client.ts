@@ -3,21 +3,22 @@
  * failures. Failures become ModelError with a message that names the status, Anthropic's error
  * type and message — never the API key.
  */
+import { CodedError } from '../../../../shared/errors.js';
 import { sleep } from './sleep.js';
 import type { ModelConfig } from './types.js';
 import { ANTHROPIC_VERSION, type ContentBlock, type MessagesRequest, type MessagesResponse } from './wire.js';
 
-export class ModelError extends Error {
+/** The model API failed (code MODEL_ERROR; retryable: 408, 409, 429, 5xx, 529, or no answer at all). */
+export class ModelError extends CodedError<'MODEL_ERROR'> {
   constructor(
     message: string,
     /** HTTP status, if the server answered. */
     readonly status: number | undefined,
-    /** Worth retrying: 408, 409, 429, 5xx, 529, or no answer at all. */
-    readonly retryable: boolean,
+    retryable: boolean,
     /** The server's retry-after, in ms. */
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super('MODEL_ERROR', message, { retryable });
     this.name = 'ModelError';
   }
 }

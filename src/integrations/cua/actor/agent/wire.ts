@@ -71,7 +71,6 @@ export interface MessagesResponse {
 }
 
 export const isTextBlock = (b: ContentBlock): b is TextBlock => b.type === 'text' && typeof (b as TextBlock).text === 'string';
-export const isImageBlock = (b: ContentBlock): b is ImageBlock => b.type === 'image';
 export const isToolUseBlock = (b: ContentBlock): b is ToolUseBlock => b.type === 'tool_use';
 export const isToolResultBlock = (b: ContentBlock): b is ToolResultBlock => b.type === 'tool_result';
 

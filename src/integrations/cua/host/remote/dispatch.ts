@@ -131,8 +131,6 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 };
 
 /** The commands this server runs against a computer (besides `version` and `authenticate`). */
-export const COMPUTER_COMMANDS: readonly string[] = Object.keys(HANDLERS);
-
 export function hasCommand(command: string): boolean {
   return Object.hasOwn(HANDLERS, command);
 }

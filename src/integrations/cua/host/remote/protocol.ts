@@ -56,8 +56,6 @@ export const PROTOCOL_VERSION = 1;
 export const WS_PATH = '/ws';
 export const STATUS_PATH = '/status';
 export const CMD_PATH = '/cmd';
-/** The computer-server's own WebSocket message limit (10 MiB). */
-export const UPSTREAM_MAX_MESSAGE = 10 * 1024 * 1024;
 
 export const COMMANDS = {
   authenticate: 'authenticate',

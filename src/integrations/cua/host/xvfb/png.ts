@@ -44,11 +44,3 @@ export async function encodePngRgb(width: number, height: number, scanlines: Buf
   return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
 }
 
-/** Reads width and height from a PNG's IHDR; throws when the bytes are not a PNG. */
-export function pngSize(png: Uint8Array): { width: number; height: number } {
-  const b = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
-  if (b.length < 24 || !b.subarray(0, 8).equals(PNG_SIGNATURE) || b.toString('latin1', 12, 16) !== 'IHDR') {
-    throw new Error('not a PNG');
-  }
-  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-}
