@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates src/resources/cua/xvfb/keysym-names.ts from X.Org's keysymdef.h (Debian package
+// Generates src/integrations/cua/host/xvfb/keysym-names.ts from X.Org's keysymdef.h (Debian package
 // x11proto-dev): the keysym names X clients accept (XStringToKeysym), for the Xvfb backend's own
 // key-combo parser. Run again only when the header changes: `node scripts/gen-keysyms.mjs`.
 import { readFileSync, writeFileSync } from 'node:fs';

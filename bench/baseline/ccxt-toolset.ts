@@ -1,9 +1,9 @@
 /**
- * The benchmark baseline's ccxt toolset: the public market-data tools of `src/toolsets/ccxt`
+ * The benchmark baseline's ccxt toolset: the public market-data tools of `src/integrations/ccxt/actor`
  * (same names, same argument and result schemas) implemented the way a single-process SDK
  * server would — ccxt imported into the server's only thread, one shared ccxt instance per
  * venue (exchange, market type, sandbox) with its markets loaded once, and the same cache
- * (src/resources/ccxt/cache.ts, same TTLs: coalescing only when they are 0), so the comparison
+ * (src/integrations/ccxt/host/cache.ts, same TTLs: coalescing only when they are 0), so the comparison
  * measures where the work runs, not what it does.
  *
  * Configured by the environment (the baseline CLI takes no config file):

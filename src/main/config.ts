@@ -289,7 +289,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
 
-    /** The ccxt toolset's exchange hosts, client pool, cache and accounts (src/resources/ccxt/config.ts). */
+    /** The ccxt toolset's exchange hosts, client pool, cache and accounts (src/integrations/ccxt/shared/config.ts). */
     ccxt: ccxtConfigSchema.prefault({}),
   })
   .strict();

@@ -1,6 +1,6 @@
 /**
  * `ccxt`: crypto exchange tools. ccxt itself never runs in a session thread: every call goes to a
- * leased client in an exchange-host thread (src/resources/ccxt).
+ * leased client in an exchange-host thread (src/integrations/ccxt/host).
  *
  * Public market data (shared clients, short-lived cache): list_exchanges, describe_exchange,
  * get_markets, get_ticker, get_tickers, get_order_book, get_ohlcv, get_trades.
@@ -11,7 +11,7 @@
  * HTTP client, at initialize) configured. Results are JSON text plus `structuredContent`.
  * Failures are `isError` results (actor/toolsets/tool-error.ts): the message as text, and
  * `structuredContent` `{ code, message, retryable, … }` — the codes
- * of src/resources/ccxt/errors.ts, plus LEASE_TIMEOUT / RESOURCE_LOST / TIMEOUT from the runtime.
+ * of src/integrations/ccxt/shared/errors.ts, plus LEASE_TIMEOUT / RESOURCE_LOST / TIMEOUT from the runtime.
  * A write whose outcome is unknown answers UNKNOWN_OUTCOME with `reconcile`: the get_order call
  * that tells whether it happened (by the client order id every create_order carries).
  */

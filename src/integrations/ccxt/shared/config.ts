@@ -1,5 +1,5 @@
 /**
- * The `ccxt` section of the server configuration (see src/config.ts), with its defaults.
+ * The `ccxt` section of the server configuration (see src/main/config.ts), with its defaults.
  *
  *   "ccxt": {
  *     "hosts": 2,                          exchange-host threads (the only threads that load ccxt)

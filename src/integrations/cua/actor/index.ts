@@ -1,7 +1,7 @@
 /**
  * Toolset `cua`: a computer per session, and a computer-use agent that drives it.
  *
- * Computers are resource actors (src/resources/cua: a local Xvfb display or a remote cua
+ * Computers are resource actors (src/integrations/cua/host: a local Xvfb display or a remote cua
  * computer-server connection, each in a host thread of its own), leased from a bounded pool. A
  * session leases one on its first computer call and keeps it across calls; it goes back to the pool
  * (reset before anyone else gets it) when the session ends or hibernates. A lost computer fails the

@@ -28,7 +28,7 @@ function warnNoLimits(ctx: FactoryContext, reason: string): void {
   ctx.log('warn', 'computers run without process and memory caps (cua.sandbox.maxProcesses, memoryMb): cgroups are not writable here', { reason });
 }
 
-/** The factory config the integration builds (src/resources/cua/integration.ts). */
+/** The factory config the integration builds (src/integrations/cua/main/setup.ts). */
 export interface ComputerFactoryConfig {
   backend: 'xvfb' | 'cua';
   width: number;

@@ -10,7 +10,7 @@ const positive = (def: number) => z.number().int().min(1).default(def);
 /**
  * The `cua` toolset: its computers (resource actors, one host thread each, leased one per session)
  * and the model behind run_cua_task. Read only when the `cua` toolset is configured. Model settings
- * given here win; unset ones fall back to the environment (see src/resources/cua/integration.ts).
+ * given here win; unset ones fall back to the environment (see src/integrations/cua/main/setup.ts).
  */
 export const cuaSchema = z
   .object({

@@ -22,7 +22,7 @@ export interface ComputerInfo {
   height: number;
 }
 
-/** Served by the factory (src/resources/cua/factory.ts) to the lease holder. */
+/** Served by the factory (src/integrations/cua/host/factory.ts) to the lease holder. */
 export interface ComputerApi {
   info(): ComputerInfo;
   /** PNG bytes (their ArrayBuffer is transferred, not copied). */
