@@ -5,7 +5,7 @@
  */
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
-import { CodedError } from '../shared/errors.js';
+import { rpcError } from '../shared/errors.js';
 import type { FromActor, OutKind } from '../shared/actor-messages.js';
 
 export interface PortTransportOptions {
@@ -69,7 +69,7 @@ export class PortTransport implements Transport {
         throw err;
       }
       failed = true;
-      const e = new CodedError('RESULT_NOT_TRANSFERABLE', (err as Error).message);
+      const e = rpcError('RESULT_NOT_TRANSFERABLE', (err as Error).message);
       json = JSON.stringify({ jsonrpc: '2.0', id, error: e.toRpcError() });
     }
     if (kind === 'response' && id !== undefined) this.options.onResponse?.(id);

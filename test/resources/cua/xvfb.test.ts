@@ -309,7 +309,7 @@ describe('XvfbComputer', () => {
 
   it('dies with the process that started it: a SIGKILLed owner leaves no sandbox process behind', async () => {
     const script = `
-      const { createXvfbComputer } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'resources', 'cua', 'xvfb', 'index.js'))});
+      const { createXvfbComputer } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'integrations', 'cua', 'host', 'xvfb', 'index.js'))});
       const c = await createXvfbComputer({ width: 320, height: 240 });
       await c.key('ctrl+alt+t');
       console.log(JSON.stringify(c.processes()));
