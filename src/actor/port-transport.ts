@@ -13,7 +13,7 @@ export interface PortTransportOptions {
   /** Largest outbound message, in UTF-16 code units of its JSON; larger results become errors. */
   maxMessageChars: number;
   /** Returns true when the runtime consumes this outbound message itself (handshake replay). */
-  intercept?(message: JSONRPCMessage): boolean;
+  intercept?(message: JSONRPCMessage, options?: TransportSendOptions): boolean;
   /** Called for every outbound response (the request is over, whatever the outcome). */
   onResponse?(id: string | number): void;
 }
@@ -50,7 +50,7 @@ export class PortTransport implements Transport {
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.closed) throw new Error('PortTransport is closed');
-    if (this.options.intercept?.(message)) return;
+    if (this.options.intercept?.(message, options)) return;
     const kind = kindOf(message);
     const id = 'id' in message ? (message.id as string | number) : undefined;
     const rel = options?.relatedRequestId ?? undefined;

@@ -80,7 +80,11 @@ class Incarnation {
     this.transport = new PortTransport({
       post: guardedPost,
       maxMessageChars: MAX_OUT_CHARS,
-      intercept: (m) => {
+      intercept: (m, options) => {
+        // What the replayed handshake makes the server say (its log-level confirmation, say)
+        // belongs to no client request: it stays in this thread.
+        const rel = options?.relatedRequestId;
+        if (typeof rel === 'string' && rel.startsWith(REPLAY_PREFIX)) return true;
         if ('id' in m && typeof m.id === 'string' && m.id.startsWith(REPLAY_PREFIX) && !('method' in m)) {
           this.replayWaiters.get(m.id)?.(m);
           this.replayWaiters.delete(m.id);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../support/server.js';
 import { callTool, initializeRequest, openSession, send, structured } from '../support/mcp-http.js';
+import { ADMIN_TOKEN, fingerprint, untilAccepted, waitFor } from '../support/wait.js';
 
 async function health(origin: string): Promise<any> {
   return (await fetch(`${origin}/health`)).json();
@@ -49,8 +50,12 @@ describe('limits', () => {
       const idle = await openSession(server.url);
       const busy = await openSession(server.url);
       expect(structured(await callTool(server.url, idle, 'echo', { text: 'x' })).text).toBe('x');
+      const idleEnded = () => server.logs().some((l) => l.msg === 'session ended' && l.session === fingerprint(idle) && String(l.reason).startsWith('idle timeout'));
+      // Deliberate: busy calls every 200 ms for at least 2 s (2.5 idle timeouts: activity keeps a
+      // session alive), and on until the server has logged the end of the idle one.
       const until = Date.now() + 2_000;
-      while (Date.now() < until) {
+      const cap = Date.now() + 15_000;
+      while ((Date.now() < until || !idleEnded()) && Date.now() < cap) {
         await callTool(server.url, busy, 'echo', { text: 'keep' });
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -81,13 +86,16 @@ describe('hibernation', () => {
       expect(new Set(ids).size).toBe(1000);
 
       // Everyone idle past the hibernation time: threads fall to the warm pool's size.
-      let h = await health(server.origin);
-      const until = Date.now() + 20_000;
       // (a thread being stopped or renewed counts as live but not yet as spare: wait for it to settle)
-      while ((h.sessions.hibernated < 1000 || h.threads > 8 || h.threads !== h.warmPool.spare + h.warmPool.booting) && Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 200));
-        h = await health(server.origin);
-      }
+      let h: any;
+      await waitFor(
+        '1,000 hibernated sessions and the threads down to the warm pool',
+        async () => {
+          h = await health(server.origin);
+          return h.sessions.hibernated >= 1000 && h.threads <= 8 && h.threads === h.warmPool.spare + h.warmPool.booting;
+        },
+        20_000,
+      ).catch(() => undefined); // the expectations below say what is wrong
       expect(h.sessions.total).toBe(1000);
       expect(h.sessions.hibernated).toBe(1000);
       expect(h.threads).toBeLessThanOrEqual(8);
@@ -112,8 +120,7 @@ describe('hibernation when the thread cannot be renewed in time', () => {
     try {
       const s = await openSession(server.url);
       expect(structured(await callTool(server.url, s, 'whoami')).executed).toBe(1);
-      const until = Date.now() + 10_000;
-      while ((await health(server.origin)).sessions.hibernated < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      await waitFor('the session to hibernate', async () => (await health(server.origin)).sessions.hibernated >= 1, 10_000).catch(() => undefined); // checked below
       expect((await health(server.origin)).sessions.hibernated).toBe(1);
       const t0 = Date.now();
       const who = structured(await callTool(server.url, s, 'whoami'));
@@ -121,6 +128,8 @@ describe('hibernation when the thread cannot be renewed in time', () => {
       expect(Date.now() - t0).toBeLessThan(4_000);
       // Work that arrives while the session is hibernating is served once it is idle.
       for (let i = 0; i < 3; i++) {
+        // Deliberate: past hibernateAfterMs (200) at a different offset each time, so the call lands
+        // at a different point of the hibernation (thread stopped, being killed, renewed).
         await new Promise((r) => setTimeout(r, 250 + i * 40));
         expect(structured(await callTool(server.url, s, 'echo', { text: `x${i}` })).text).toBe(`x${i}`);
       }
@@ -132,14 +141,15 @@ describe('hibernation when the thread cannot be renewed in time', () => {
 
 describe('graceful shutdown', () => {
   it('SIGTERM with 100 requests in flight across 20 sessions: all 100 answered, new sessions refused, exit 0', async () => {
-    const server = await startServer({ toolsets: ['diagnostics'], config: { warmPool: { min: 4, max: 20 }, shutdown: { drainTimeoutMs: 20_000 } } });
+    const server = await startServer({ toolsets: ['diagnostics'], config: { admin: { token: ADMIN_TOKEN }, warmPool: { min: 4, max: 20 }, shutdown: { drainTimeoutMs: 20_000 } } });
     const sessions = await Promise.all(Array.from({ length: 20 }, () => openSession(server.url)));
     // Activate every actor first, so the 100 calls below are accepted quickly.
     await Promise.all(sessions.map((s) => callTool(server.url, s, 'echo', { text: 'warm' })));
-    const calls = sessions.flatMap((s) => Array.from({ length: 5 }, () => callTool(server.url, s, 'sleep', { ms: 300 })));
-    await new Promise((r) => setTimeout(r, 250)); // all 100 accepted; most still queued
+    const perSession = sessions.map((s) => Array.from({ length: 5 }, () => callTool(server.url, s, 'sleep', { ms: 300 })));
+    const calls = perSession.flat();
+    await untilAccepted(server, Object.fromEntries(sessions.map((s, i) => [s, perSession[i]!]))); // all 100 accepted; most still queued
     server.proc.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the server to start draining', () => server.logs().some((l) => l.msg === 'shutting down: draining accepted requests'));
     const refused = await send(server.url, initializeRequest()).catch(() => undefined);
     if (refused) expect(refused.status).toBe(503);
     const results = await Promise.all(calls);

@@ -9,11 +9,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, percentile, request, send, structured } from '../support/mcp-http.js';
+import { ADMIN_TOKEN, untilRunning } from '../support/wait.js';
 
 let server: ServerProcess;
 
 beforeAll(async () => {
-  server = await startServer({ toolsets: ['diagnostics', 'everything'], config: { warmPool: { min: 4, max: 8 } } });
+  server = await startServer({ toolsets: ['diagnostics', 'everything'], config: { admin: { token: ADMIN_TOKEN }, warmPool: { min: 4, max: 8 } } });
 });
 afterAll(async () => {
   await server?.stop();
@@ -41,7 +42,7 @@ describe('mailbox', () => {
     const b = await openSession(server.url);
     await callTool(server.url, b, 'echo', { text: 'warm' });
     const burn = callTool(server.url, a, 'cpu_burn', { ms: 1000 });
-    await new Promise((r) => setTimeout(r, 50));
+    await untilRunning(server, a);
     const latencies: number[] = [];
     const started = Date.now();
     let burnDone = false;
@@ -62,9 +63,9 @@ describe('mailbox', () => {
   it('never runs a queued request that was cancelled', async () => {
     const session = await openSession(server.url);
     const running = callTool(server.url, session, 'sleep', { ms: 800 }, 'sleeper');
-    await new Promise((r) => setTimeout(r, 100));
+    await untilRunning(server, session);
     const queued = callTool(server.url, session, 'whoami', {}, 'victim');
-    await new Promise((r) => setTimeout(r, 100));
+    await untilRunning(server, session, 1); // the victim waits behind the sleep
     const cancel = await send(server.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'victim', reason: 'test' } }, { session });
     expect(cancel.status).toBe(202);
     const victim = await queued;
@@ -77,7 +78,7 @@ describe('mailbox', () => {
   it('aborts a running sleep when it is cancelled, and the next request runs right after', async () => {
     const session = await openSession(server.url);
     const sleeping = callTool(server.url, session, 'sleep', { ms: 20_000 }, 'long-sleep');
-    await new Promise((r) => setTimeout(r, 300));
+    await untilRunning(server, session);
     const queued = callTool(server.url, session, 'whoami');
     const t0 = Date.now();
     await send(server.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'long-sleep' } }, { session });
@@ -106,11 +107,11 @@ describe('mailbox', () => {
   });
 
   it('answers a request beyond the mailbox depth with "session busy" and does not run it', async () => {
-    const small = await startServer({ toolsets: ['diagnostics'], config: { warmPool: { min: 1, max: 2 }, sessions: { mailboxDepth: 2 } } });
+    const small = await startServer({ toolsets: ['diagnostics'], config: { admin: { token: ADMIN_TOKEN }, warmPool: { min: 1, max: 2 }, sessions: { mailboxDepth: 2 } } });
     try {
       const session = await openSession(small.url);
       const calls = [callTool(small.url, session, 'sleep', { ms: 300 })];
-      await new Promise((r) => setTimeout(r, 100));
+      await untilRunning(small, session); // running, not queued: the mailbox's 2 places are free
       for (let i = 0; i < 4; i++) calls.push(callTool(small.url, session, 'whoami'));
       const results = await Promise.all(calls);
       const busy = results.filter((r) => r.json?.error?.data?.code === 'SESSION_BUSY');
@@ -126,7 +127,7 @@ describe('mailbox', () => {
   it('answers ping while a long request runs (ping bypasses the queue)', async () => {
     const session = await openSession(server.url);
     const sleeping = callTool(server.url, session, 'sleep', { ms: 1500 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilRunning(server, session);
     const t0 = Date.now();
     const pong = await send(server.url, request('ping'), { session });
     expect(pong.json.result).toEqual({});

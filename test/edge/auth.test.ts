@@ -15,6 +15,7 @@ import { resolveConfig } from '../../src/main/config.js';
 import { unsafeBindProblem } from '../../src/main/edge/auth/bind-policy.js';
 import { CLI, ROOT, startServer, type ServerProcess } from '../support/server.js';
 import { PROTOCOL_VERSION, initializeRequest, percentile, request, send, structured, type RawResponse } from '../support/mcp-http.js';
+import { ADMIN_TOKEN, fingerprint, metric, untilAccepted, waitFor } from '../support/wait.js';
 
 const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdefgh';
@@ -188,7 +189,7 @@ describe('static bearer tokens', () => {
   it('audits authentication failures, sessions created and ended (principal + fingerprint), admin actions — never a token or a session id', async () => {
     const s = await openAs(server.url, BOB);
     await send(server.url, undefined, { method: 'DELETE', session: s, headers: bearer(BOB) });
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('the end of the session in the log', () => server.logs().some((l) => l.audit === 'session.ended' && l.session === fingerprint(s)));
     const logs = server.logs();
     const failures = logs.filter((l) => l.audit === 'auth.failure');
     expect(failures.length).toBeGreaterThanOrEqual(4);
@@ -444,6 +445,7 @@ describe('per-principal limits', () => {
             { token: SLOW, principal: 'slow', limits: { requestsPerSecond: 0.1, burst: 2 } },
           ],
         },
+        admin: { token: ADMIN_TOKEN }, // untilAccepted reads the mailboxes on /sessions
         warmPool: { min: 2, max: 6 },
         sessions: { hibernateAfterMs: 0 },
       },
@@ -466,7 +468,7 @@ describe('per-principal limits', () => {
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     }
     for (const r of ok) expect(r.json.result.structuredContent.text).toMatch(/^f\d+$/);
-    await new Promise((r) => setTimeout(r, 1_100));
+    await new Promise((r) => setTimeout(r, 1_100)); // deliberate: time for the bucket to refill (20 per second)
     expect(structured(await callAs(server.url, FLOOD, s, 'echo', { text: 'refilled' })).text).toBe('refilled');
   });
 
@@ -486,9 +488,11 @@ describe('per-principal limits', () => {
     await measure(20); // warm
     const baseline = await measure(60);
     // The flood runs on its own thread (its own event loop), so what is measured is the server.
+    const limitedBefore = await metric(server, 'mcp_actors_http_rejected_total', 'code="RATE_LIMITED"');
     const flooder = new Worker(FLOOD_LOOP, { eval: true, workerData: { url: server.url, token: FLOOD, session: flood, loops: 3 } });
     await new Promise((r) => flooder.once('message', r)); // started
-    await new Promise((r) => setTimeout(r, 300));
+    // The flood is on once its bucket is empty and the edge refuses it.
+    await waitFor('the flood to be rate-limited', async () => (await metric(server, 'mcp_actors_http_rejected_total', 'code="RATE_LIMITED"')) > limitedBefore);
     const during = await measure(60);
     flooder.postMessage('stop');
     const { limited, floodOk, other } = await new Promise<{ limited: number; floodOk: number; other: number }>((r) => flooder.once('message', r));
@@ -519,7 +523,7 @@ describe('per-principal limits', () => {
     const s1 = await openAs(server.url, BUSY);
     const s2 = await openAs(server.url, BUSY);
     const slow = [callAs(server.url, BUSY, s1, 'sleep', { ms: 600 }), callAs(server.url, BUSY, s2, 'sleep', { ms: 600 })];
-    await new Promise((r) => setTimeout(r, 150));
+    await untilAccepted(server, { [s1]: [slow[0]!], [s2]: [slow[1]!] }); // both in flight
     const third = await callAs(server.url, BUSY, s1, 'echo', { text: 'x' }, 'third');
     expectRpcError(third, 429, 'PRINCIPAL_INFLIGHT_LIMIT');
     expect(third.json.id).toBe('third');

@@ -43,7 +43,7 @@ function runBystander(): Bystander {
     const first = await send(server.url, request('tools/call', { name: 'whoami', arguments: {} }, 'who-start'), { session: goodSession, headers });
     executed = first.json.result.structuredContent.executed;
     for (let i = 0; !stopped; i++) {
-      await new Promise((r) => setTimeout(r, 3)); // a steady client, not a flood
+      await new Promise((r) => setTimeout(r, 3)); // deliberate pacing: a steady client, not a flood
       try {
         if (i % 5 === 4) {
           const r = await send(server.url, request('tools/call', { name: 'whoami', arguments: {} }, `who-${i}`), { session: goodSession, headers });

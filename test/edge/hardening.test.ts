@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../support/server.js';
 import { ACCEPT, PROTOCOL_VERSION, callTool, openSession, parseSse, request, send, structured } from '../support/mcp-http.js';
+import { waitFor } from '../support/wait.js';
 
 let server: ServerProcess;
 let port: number;
@@ -76,7 +77,7 @@ function raw(parts: Array<string | Buffer>, opts: { gapMs?: number; waitMs?: num
     sock.on('error', () => finish(true));
     sock.on('connect', async () => {
       for (const [i, p] of parts.entries()) {
-        if (i > 0 && opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
+        if (i > 0 && opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs)); // deliberate: a slow client
         if (sock.destroyed) return;
         sock.write(p);
       }
@@ -136,7 +137,7 @@ describe('slow requests (slowloris)', () => {
     const s = await openSession(server.url);
     const res = await fetch(server.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': s, 'mcp-protocol-version': PROTOCOL_VERSION } });
     expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, REQUEST_TIMEOUT + 600));
+    await new Promise((r) => setTimeout(r, REQUEST_TIMEOUT + 600)); // deliberate: both timeouts pass with the stream open
     await callTool(server.url, s, 'notify_later', { ms: 0, text: 'late but delivered' });
     const reader = res.body!.getReader();
     let text = '';
@@ -287,8 +288,14 @@ describe('SSE streams per session', () => {
       rest += new TextDecoder().decode(chunk.value);
     }
     expect(rest).toContain('LLM response: hello');
-    await new Promise((r) => setTimeout(r, 50));
-    const replay = await fetch(server.url, { headers: getHeaders({ 'last-event-id': finishedEventId }) });
+    // The server frees a slot as it closes a stream (the sampling one has just ended; the standalone
+    // one `resumed` replaced, once its response is over): wait until a GET is no longer over the cap.
+    const replay = await waitFor('a free stream slot', async () => {
+      const r = await fetch(server.url, { headers: getHeaders({ 'last-event-id': finishedEventId }) });
+      if (r.status !== 429) return r;
+      await r.body?.cancel();
+      return undefined;
+    }, 5_000);
     expect(replay.status).toBe(200);
     expect(await replay.text()).toContain('"result"');
     await standalone.body?.cancel();

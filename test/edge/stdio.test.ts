@@ -8,6 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { CLI, ROOT } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 
 function transport(toolsets = 'everything,diagnostics'): StdioClientTransport {
   return new StdioClientTransport({
@@ -78,8 +79,7 @@ describe('stdio mode', () => {
     proc.stdin.write('not json\n');
     proc.stdin.write('{"jsonrpc": "2.0", "id": 3, "method": \n');
     send({ jsonrpc: '2.0', id: 4, method: 'ping' });
-    const deadline = Date.now() + 15_000;
-    while (!(out.includes('"id":4') && out.includes('"id":5')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the answers to 4 and 5', () => out.includes('"id":4') && out.includes('"id":5')).catch(() => undefined); // checked below
     proc.stdin.end();
     const exit = await new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     expect(exit).toBe(0); // EOF ends it cleanly
@@ -101,7 +101,10 @@ describe('stdio mode', () => {
     const proc = spawn(process.execPath, [CLI, 'stdio', '--toolsets', 'everything'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let err = '';
     proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    while (!err.includes('session created')) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the session to be created', () => err.includes('session created')).catch((e: unknown) => {
+      proc.kill('SIGKILL');
+      throw e;
+    });
     proc.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
     expect(code).toBe(0);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../support/server.js';
 import { ACCEPT, PROTOCOL_VERSION, callTool, initializeRequest, openSession, parseSse, request, send, structured } from '../support/mcp-http.js';
+import { ADMIN_TOKEN, untilAccepted } from '../support/wait.js';
 
 let server: ServerProcess;
 let bystander: string;
@@ -12,7 +13,7 @@ let bystander: string;
 beforeAll(async () => {
   server = await startServer({
     toolsets: ['everything', 'diagnostics'],
-    config: { http: { maxBodyBytes: 64 * 1024, sseKeepAliveMs: 200 }, warmPool: { min: 2, max: 4 } },
+    config: { admin: { token: ADMIN_TOKEN }, http: { maxBodyBytes: 64 * 1024, sseKeepAliveMs: 200 }, warmPool: { min: 2, max: 4 } },
   });
   bystander = await openSession(server.url);
 });
@@ -199,7 +200,7 @@ describe('bad input', () => {
 
   it('400 for a request id already in flight in the session', async () => {
     const slow = callTool(server.url, bystander, 'sleep', { ms: 400 }, 'dup-id');
-    await new Promise((r) => setTimeout(r, 100));
+    await untilAccepted(server, { [bystander]: [slow] });
     expectRpcError(await callTool(server.url, bystander, 'echo', { text: 'x' }, 'dup-id'), 400, -32600);
     expect(structured(await slow).sleptMs).toBeGreaterThanOrEqual(395);
   });
@@ -272,7 +273,10 @@ describe('responses and streams', () => {
   it('delivers server messages sent while no GET stream was open once one opens', async () => {
     const s = await openSession(server.url);
     expect(structured(await callTool(server.url, s, 'notify_later', { ms: 20, text: 'sent-while-nobody-listened' })).scheduledInMs).toBe(20);
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait until the message has been sent: a 20 ms sleep started after notify_later's 20 ms timer
+    // fires after it on the session's thread, and the thread's messages reach the server in order,
+    // so once the sleep is answered the notification is in the session's event store.
+    structured(await callTool(server.url, s, 'sleep', { ms: 20 }));
     const res = await fetch(server.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': s } });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../support/server.js';
 import { ACCEPT, PROTOCOL_VERSION, callTool, initializeRequest, openSession, request, send, structured } from '../support/mcp-http.js';
+import { ADMIN_TOKEN, metric, untilRunning, waitFor } from '../support/wait.js';
 
 let server: ServerProcess;
 
@@ -16,6 +17,7 @@ beforeAll(async () => {
   server = await startServer({
     toolsets: ['diagnostics'],
     config: {
+      admin: { token: ADMIN_TOKEN }, // untilRunning reads the mailboxes on /sessions
       http: { sseMaxBufferedBytes: 256 * 1024 },
       warmPool: { min: 2, max: 4 },
       sessions: { deadlineGraceMs: 300, requestTimeoutMs: 20_000 },
@@ -77,15 +79,7 @@ describe('HEAD and bounded streams', () => {
     // 60 server-initiated messages of 100 KB each: 6 MB for a stream that can hold 256 KB.
     const text = 'x'.repeat(100_000);
     for (let i = 0; i < 60; i++) structured(await callTool(server.url, s, 'notify_later', { ms: 0, text }));
-    const dropped = await (async () => {
-      for (let i = 0; i < 200; i++) {
-        const m = await (await fetch(`${server.origin}/metrics`)).text();
-        const n = Number(/^mcp_actors_sse_streams_dropped_total (\d+)/m.exec(m)?.[1] ?? 0);
-        if (n > 0) return n;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return 0;
-    })();
+    const dropped = await waitFor('the stream to be dropped', async () => (await metric(server, 'mcp_actors_sse_streams_dropped_total')) || false, 10_000).catch(() => 0);
     expect(dropped).toBeGreaterThanOrEqual(1);
     const after = await externalBytes();
     // Bounded: the messages went to the event store (4 MB cap) and the dropped stream's queue was freed.
@@ -180,7 +174,7 @@ describe('actors', () => {
     const s = await openSession(server.url);
     const id = 'runaway-1';
     const hung = send(server.url, request('tools/call', { name: 'hang', arguments: {} }, id), { session: s });
-    await new Promise((r) => setTimeout(r, 300));
+    await untilRunning(server, s);
     const ack = await send(server.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'client timeout' } }, { session: s });
     expect(ack.status).toBe(202);
     const t0 = Date.now();

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binanceOverrides, startFakeExchange, type FakeExchange, type FaultSpec } from '../support/fake-exchange/index.js';
 import { initializeRequest, request, send } from '../support/mcp-http.js';
 import { ROOT, startServer, type ServerProcess } from '../support/server.js';
+import { metric, waitFor } from '../support/wait.js';
 
 const ALICE = { apiKey: 'alice-key-7f3a91c2', secret: 'alice-secret-d41e0b77' };
 const BOB = { apiKey: 'bob-key-1c9e55a0', secret: 'bob-secret-8a2f6d13' };
@@ -83,8 +84,6 @@ async function okValue(s: Session, name: string, args: Record<string, unknown> =
   if (!r.ok) throw new Error(`${name} failed: ${JSON.stringify(r.error)}`);
   return r.value;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   fx = await startFakeExchange({
@@ -430,7 +429,8 @@ describe('ccxt toolset through the real server', () => {
     const loadsBefore = fx.count('/api/v3/exchangeInfo');
     fx.fault({ path: '/api/v3/klines', kind: 'slow', delayMs: 1_200, times: 1 });
     const inflight = tool(x, 'get_ohlcv', { symbol: 'BTC/USDT', limit: 2 });
-    await sleep(300);
+    // Mid-call: the host's request is at the exchange, which holds it (the slow fault).
+    await waitFor('the klines request at the exchange', () => fx.log.some((e) => e.path === '/api/v3/klines' && e.fault === 'slow'));
     expect((await okValue(y, 'ccxt_crash_host')).crashed).toBe(true);
     const r = await inflight;
     expect(r.ok).toBe(false);
@@ -456,12 +456,13 @@ describe('ccxt toolset through the real server', () => {
     expect(r.ms).toBeGreaterThanOrEqual(650);
     // a waiting lease is granted as soon as one is released
     const waiting = tool(s3, 'get_ticker', { symbol: 'ETH/USDT' });
-    await sleep(150);
+    await waitFor('the lease request to wait', async () => (await metric(small, 'mcp_actors_pool_waiting', 'kind="ccxt"')) >= 1);
     expect((await send(small.url, undefined, { session: s1.id, method: 'DELETE' })).status).toBe(200);
     expect((await waiting).ok).toBe(true);
     expect((await send(small.url, undefined, { session: s2.id, method: 'DELETE' })).status).toBe(200);
     expect((await send(small.url, undefined, { session: s3.id, method: 'DELETE' })).status).toBe(200);
-    await sleep(100);
+    // Every lease released, every client ready again (a released client is reset first).
+    await waitFor('the clients to be idle', async () => (await metric(small, 'mcp_actors_pool_leases', 'kind="ccxt"')) === 0 && (await metric(small, 'mcp_actors_pool_instances', 'kind="ccxt",state="leased"')) === 0);
     // 2 clients at most: spot (idle now) + sandbox; a third venue evicts the idle spot client
     const s4 = await open(undefined, small.url);
     const s5 = await open(undefined, small.url);

@@ -17,6 +17,7 @@ import { callTool, openSession, request, send, structured, type RawResponse } fr
 import { startModelRouter, type FakeModel, type ModelRouter, type ScriptStep } from '../support/fake-model/index.js';
 import { claimUrl, newUrlSlotTable, tryClaimUrl } from '../../src/integrations/cua/shared/url-slots.js';
 import { PNG_SIGNATURE, computerOf, computersOf, homeFile, waitFor, xvfbOf } from '../support/cua.js';
+import { metric } from '../support/wait.js';
 
 const API_KEY = 'sk-test-cua-0123456789-must-not-leak';
 const MODEL_ENV = { ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '', CUA_MODEL_NAME: '', CUA_MAX_IMAGES: '', CUA_MAX_STEPS: '', CUA_API_KEY: '' };
@@ -24,6 +25,10 @@ const MODEL_ENV = { ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '', CUA_MODEL_NAM
 // ---- helpers ---------------------------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until a session's lease request waits for a computer (the pool is full). */
+const untilWaitingForComputer = (server: ServerProcess) =>
+  waitFor('a session to wait for a computer', async () => (await metric(server, 'mcp_actors_pool_waiting', 'kind="computer"')) >= 1);
 
 /** A file in the home of any of the computers a server runs (typed commands write there). */
 const fileIn = (server: { proc: { pid?: number } }, name: string) => {
@@ -212,8 +217,13 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
       callTool(server.url, a.session, 'computer_type', { text: `# ${'A'.repeat(70)}` }).then(ok),
       callTool(server.url, b, 'computer_type', { text: '# b' }).then(ok),
     ]);
-    await sleep(300);
-    const [shotA, shotB] = await Promise.all([callTool(server.url, a.session, 'screenshot_cua'), callTool(server.url, b, 'screenshot_cua')]);
+    // The terminals draw on their own time: screenshots until both show a terminal and a's line.
+    const [shotA, shotB] = await waitFor('both terminals to draw their lines', async () => {
+      const shots = await Promise.all([callTool(server.url, a.session, 'screenshot_cua'), callTool(server.url, b, 'screenshot_cua')]);
+      const [qa, qb] = shots.map((r) => pixels(png(ok(r))));
+      const white = (p: ReturnType<typeof pixels>) => p.at(400, 300).every((v) => v === 255);
+      return white(qa!) && white(qb!) && darkPixels(qa!, 0, 0, 480, 40) > darkPixels(qb!, 0, 0, 480, 40) + 500 && shots;
+    });
     const pa = pixels(png(ok(shotA)));
     const pb = pixels(png(ok(shotB)));
     expect(png(shotA).equals(png(shotB))).toBe(false);
@@ -230,7 +240,7 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
     const t0 = Date.now();
     const waiting = callTool(server.url, c, 'screenshot_cua');
     // Meanwhile the other sessions work normally.
-    await sleep(500);
+    await untilWaitingForComputer(server);
     const t1 = Date.now();
     ok(await callTool(server.url, a.session, 'computer_cursor_position'));
     expect(Date.now() - t1).toBeLessThan(2_000);
@@ -244,7 +254,7 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
 
   it('when a session ends, its computer is reset and leased to the session waiting for one', async () => {
     const waiting = callTool(server.url, c, 'computer_screen_size');
-    await sleep(400);
+    await untilWaitingForComputer(server);
     expect((await send(server.url, undefined, { session: a.session, method: 'DELETE' })).status).toBe(200);
     const got = structured(await waiting);
     expect(got.computer).toBe(a.computer); // the same computer…
@@ -291,9 +301,9 @@ describe('cua toolset, xvfb backend (pool of 2)', () => {
     await waitFor('two model turns', () => fake.requests.length >= 2);
     const ack = await send(server.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'test' } }, { session: c });
     expect(ack.status).toBe(202);
-    await Promise.race([pending.catch(() => undefined), sleep(5_000)]);
+    await Promise.race([pending.catch(() => undefined), sleep(5_000)]); // the answer, at most 5 s (a bound, not an ordering)
     const turns = fake.requests.length;
-    await sleep(2_500);
+    await sleep(2_500); // deliberate: 2.5 of the script's 1 s waits, for model turns that must not come
     expect(fake.requests.length).toBeLessThanOrEqual(turns + 1); // no more turns after the cancel
     expect(Date.now() - t0).toBeLessThan(15_000);
     // The session carries on with its computer.

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, openSession, send } from '../support/mcp-http.js';
+import { metric, waitFor } from '../support/wait.js';
 
 let server: ServerProcess;
 
@@ -34,6 +35,12 @@ async function call(session: string, method: string, args: unknown[] = [], waitM
   if (result.isError) return { ok: false, value: undefined, error: result.structuredContent };
   return { ok: true, value: result.structuredContent.value };
 }
+
+/** Waits until a lease request waits for a counter (the pool is full). */
+const untilWaiting = () => waitFor('a lease request to wait', async () => (await metric(server, 'mcp_actors_pool_waiting', 'kind="counter"')) >= 1);
+
+/** How many times the server has logged an instance's death (for a reason starting with `reason`). */
+const diedLines = (reason = '') => server.logs().filter((l) => l.msg === 'resource instance died' && String(l.reason).startsWith(reason)).length;
 
 describe('leases', () => {
   let a: string;
@@ -74,7 +81,7 @@ describe('leases', () => {
   it('releases a session\'s leases when it ends; the next session gets that instance reset', async () => {
     const c = await openSession(server.url);
     const waiting = call(c, 'hit', [], 5_000);
-    await new Promise((r) => setTimeout(r, 200));
+    await untilWaiting();
     const instanceOfA = (await call(a, 'hit')).value.instance;
     expect((await send(server.url, undefined, { session: a, method: 'DELETE' })).status).toBe(200);
     const got = await waiting;
@@ -87,7 +94,7 @@ describe('leases', () => {
 
   it('carries error codes across threads and enforces per-call deadlines', async () => {
     const failed = await call(b, 'fail', ['INSUFFICIENT_FUNDS']);
-    expect(failed.error).toEqual({ code: 'INSUFFICIENT_FUNDS', message: 'failing with INSUFFICIENT_FUNDS' });
+    expect(failed.error).toEqual({ code: 'INSUFFICIENT_FUNDS', message: 'failing with INSUFFICIENT_FUNDS', retryable: false });
     const slow = await call(b, 'slow', [5_000]);
     expect(slow.error!.code).toBe('TIMEOUT');
     expect(slow.error!.message).toMatch(/got no answer within 500 ms/);
@@ -96,8 +103,9 @@ describe('leases', () => {
 
   it('cuts the lessee off when its instance dies, and the next lease gets a fresh one', async () => {
     const before = (await call(b, 'hit')).value.instance;
+    const died = diedLines();
     expect((await call(b, 'die')).ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the instance to die', () => diedLines() > died);
     const lost = await call(b, 'hit');
     // Either this call noticed the loss, or the toolset had already re-leased a fresh instance.
     if (!lost.ok) {
@@ -112,8 +120,9 @@ describe('leases', () => {
 
   it('replaces an instance that fails its health check', async () => {
     const before = (await call(b, 'hit')).value.instance;
+    const died = diedLines('health check failed');
     expect((await call(b, 'unhealthy')).ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 1_200));
+    await waitFor('the health check to fail', () => diedLines('health check failed') > died);
     let r = await call(b, 'hit');
     if (!r.ok) r = await call(b, 'hit');
     expect(r.ok).toBe(true);
@@ -122,15 +131,17 @@ describe('leases', () => {
   });
 
   it('survives its host thread crashing: calls fail clearly, the host restarts, later leases work', async () => {
+    const hostDied = () => server.logs().filter((l) => l.msg === 'resource host died; restarting it').length;
+    const diedBefore = hostDied();
     expect((await call(b, 'crashHost')).ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor('the host to die', () => hostDied() > diedBefore);
     const lost = await call(b, 'hit');
     if (!lost.ok) expect(lost.error!.code).toBe('RESOURCE_LOST');
-    let again = lost.ok ? lost : await call(b, 'hit');
-    for (let i = 0; !again.ok && i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      again = await call(b, 'hit');
-    }
+    // A new lease comes from the restarted host (while it restarts, the pool may answer "try again").
+    const again = lost.ok ? lost : await waitFor('a lease on the restarted host', async () => {
+      const r = await call(b, 'hit');
+      return r.ok && r;
+    }, 5_000);
     expect(again.ok).toBe(true);
     expect(again.value.hits).toBe(1);
     expect(server.logs().some((l) => l.msg === 'resource host died; restarting it')).toBe(true);
@@ -140,9 +151,11 @@ describe('leases', () => {
 
   it('releases leases when the session\'s actor crashes (its incarnation ended)', async () => {
     const c = await openSession(server.url);
+    // a's instance went down with the crashed host (above): a leases again, so both are held.
+    if (!(await call(a, 'hit')).ok) expect((await call(a, 'hit')).ok).toBe(true);
     // Both instances are held (a and b); c waits, and b's actor crashes: its lease is released.
     const waiting = call(c, 'hit', [], 5_000);
-    await new Promise((r) => setTimeout(r, 200));
+    await untilWaiting();
     expect((await callTool(server.url, b, 'crash')).json.error.data.code).toBe('ACTOR_CRASHED');
     const got = await waiting;
     expect(got.ok).toBe(true);

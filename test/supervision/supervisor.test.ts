@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { RestartIntensity, backoffDelay } from '../../src/main/supervision/restart-policy.js';
 import { Supervisor, type ChildExit, type ChildSpec, type RestartType } from '../../src/main/supervision/supervisor.js';
+import { waitFor } from '../support/wait.js';
 
 // A child thread: 'crash' throws, 'quit' exits 0, 'stop' exits 0 unless it was told to be stubborn.
 const CHILD = `
@@ -59,13 +60,8 @@ function supervisor(maxRestarts = 10, periodMs = 10_000): Supervisor {
   return new Supervisor({ name: 'test', intensity: { maxRestarts, periodMs }, backoff: { baseMs: 10, maxMs: 1000, jitter: 0 } });
 }
 
-const waitFor = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+/** Waits (at most 5 s) until the supervisor has done what `cond` looks for. */
+const until = (what: string, cond: () => boolean) => waitFor(what, cond, 5_000);
 
 describe('Supervisor', () => {
   it('restarts a permanent child after a crash and after a normal exit', async () => {
@@ -73,9 +69,9 @@ describe('Supervisor', () => {
     const starts: Child[] = [];
     await sup.startChild(spec('p', 'permanent', starts));
     starts[0]!.worker.postMessage('crash');
-    await waitFor(() => starts.length === 2);
+    await until('a restart after the crash', () => starts.length === 2);
     starts[1]!.worker.postMessage('quit');
-    await waitFor(() => starts.length === 3);
+    await until('a restart after the normal exit', () => starts.length === 3);
     expect(sup.childOf<Child>('p')).toBe(starts[2]);
     await sup.shutdown();
   });
@@ -88,10 +84,10 @@ describe('Supervisor', () => {
     await sup.startChild(spec('tmp', 'temporary', tmp));
     t[0]!.worker.postMessage('crash');
     tmp[0]!.worker.postMessage('crash');
-    await waitFor(() => t.length === 2);
+    await until('the transient child to restart', () => t.length === 2);
     t[1]!.worker.postMessage('quit');
     await t[1]!.exited;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100)); // deliberate: 10 times the 10 ms backoff, for a restart that must not come
     expect(t).toHaveLength(2);
     expect(tmp).toHaveLength(1);
     expect(sup.has('t')).toBe(false);
@@ -109,7 +105,7 @@ describe('Supervisor', () => {
     await sup.startChild(spec('b', 'permanent', b));
     for (let i = 0; i < 3; i++) {
       a[i]!.worker.postMessage('crash');
-      await waitFor(() => a.length === i + 2 || gaveUp.length > 0);
+      await until(`restart ${i + 1} or giving up`, () => a.length === i + 2 || gaveUp.length > 0);
     }
     expect(a).toHaveLength(3); // started once + 2 restarts
     expect(gaveUp).toEqual(['a']);
@@ -127,9 +123,9 @@ describe('Supervisor', () => {
     await sup.startChild(spec('a', 'permanent', a));
     await sup.startChild(spec('b', 'permanent', b));
     a[0]!.worker.postMessage('crash');
-    await waitFor(() => a.length === 2);
+    await until('a restart', () => a.length === 2);
     a[1]!.worker.postMessage('crash');
-    await waitFor(() => escalated);
+    await until('the escalation', () => escalated);
     await b[0]!.exited;
     expect(sup.size).toBe(0);
     await expect(sup.startChild(spec('c', 'permanent', []))).rejects.toThrow(/shut down/);
@@ -143,7 +139,7 @@ describe('Supervisor', () => {
     await sup.startChild(spec('c', 'permanent', c));
     for (let i = 0; i < 3; i++) {
       c[i]!.worker.postMessage('crash');
-      await waitFor(() => c.length === i + 2);
+      await until(`restart ${i + 1}`, () => c.length === i + 2);
     }
     expect(delays).toEqual([10, 20, 40]);
     await sup.shutdown();

@@ -25,16 +25,8 @@ export function pngSize(bytes: Uint8Array | undefined): { width: number; height:
   return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
 }
 
-/** Polls `probe` until it yields something (not undefined/false), or fails naming `what`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Polls a condition (one copy, in ./wait.ts). */
+export { waitFor } from './wait.js';
 
 /** The ComputerError a promise rejects with (fails the test if it resolves or throws something else). */
 export async function rejection(p: Promise<unknown>): Promise<ComputerError> {

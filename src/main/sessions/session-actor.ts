@@ -642,6 +642,8 @@ export class SessionActor {
     this.failAll('SESSION_ENDED', reason);
     this.waiting = [];
     this.deps.onEnded(this, reason);
+    // Its pending requests are answered: whoever waits for the runtime to go idle may go on.
+    this.deps.onIdle(this);
     this.sink.ended(reason);
     await this.deps.supervisor.terminateChild(keyString(this.key));
   }

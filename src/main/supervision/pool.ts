@@ -244,10 +244,12 @@ export class ResourcePool<S> {
     this.pumping = true;
     try {
       for (const w of [...this.waiters]) {
-        if (this.leases.size >= this.o.maxLeases) break;
+        // Grants still awaiting their instance count too: they are leases already promised.
+        if (this.leases.size + this.granting >= this.o.maxLeases) break;
         const inst = this.pick(w);
         if (!inst) continue;
         this.removeWaiter(w);
+        this.granting++;
         void this.grant(inst, w);
       }
     } finally {
@@ -273,6 +275,8 @@ export class ResourcePool<S> {
   }
 
   private readonly reserved = new Set<string>();
+  /** Grants chosen by pump() whose lease is not yet recorded (their instance is still starting). */
+  private granting = 0;
 
   private reserve(inst: Instance<S>): Instance<S> {
     if (!this.o.shared) this.reserved.add(inst.iid);
@@ -290,9 +294,15 @@ export class ResourcePool<S> {
 
   private async grant(inst: Instance<S>, w: Waiter<S>): Promise<void> {
     const lid = `lease-${randomUUID().slice(0, 12)}`;
+    let counted = true;
+    const uncount = () => {
+      if (counted) this.granting--;
+      counted = false;
+    };
     try {
       await inst.created;
       if (inst.state === 'dead') throw poolError('RESOURCE_UNAVAILABLE', `the ${this.o.kind} died before it could be leased`);
+      uncount();
       inst.leases.add(lid);
       this.leases.set(lid, { lid, iid: inst.iid, owner: w.owner });
       this.reserved.delete(inst.iid);
@@ -302,6 +312,7 @@ export class ResourcePool<S> {
       this.changed();
       w.resolve({ lid, iid: inst.iid, port, label: this.o.backend.label(inst.spec) });
     } catch (err) {
+      uncount();
       this.reserved.delete(inst.iid);
       inst.leases.delete(lid);
       this.leases.delete(lid);

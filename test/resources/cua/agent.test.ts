@@ -311,7 +311,7 @@ describe('runAgentTask', () => {
     expect(result.status).toBe('deadline');
     expect(result.steps).toBe(0);
     expect(took).toBeLessThan(2000);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100)); // deliberate: time for an answer to the abandoned request that must not come
     expect(stuck.requests).toHaveLength(1);
     expect(stuck.requests[0]?.status).toBeNull(); // abandoned by the client, never answered
     expect(stuck.scriptDone).toBe(false);
@@ -336,18 +336,23 @@ describe('runAgentTask', () => {
 
     const waiting = await fakeModel([{ use: { action: 'wait', duration: 30 } }, { final: 'never' }]);
     const c2 = new AbortController();
-    setTimeout(() => c2.abort(), 300);
     let t0 = Date.now();
-    const r2 = await run(waiting, { signal: c2.signal });
+    const running2 = run(waiting, { signal: c2.signal });
+    // Once the model has answered with the 30 s wait, the loop is (about to be) in it.
+    await waitFor('the model to answer with the wait', () => waiting.requests[0]?.status === 200);
+    c2.abort();
+    const r2 = await running2;
     expect(r2.status).toBe('cancelled');
     expect(Date.now() - t0).toBeLessThan(1500);
     expect(waiting.requests).toHaveLength(1);
 
     const slow = await fakeModel([{ final: 'slow' }], { delayMs: 30_000 });
     const c3 = new AbortController();
-    setTimeout(() => c3.abort(), 200);
     t0 = Date.now();
-    const r3 = await run(slow, { signal: c3.signal });
+    const running3 = run(slow, { signal: c3.signal });
+    await waitFor('the model request to arrive', () => slow.requests.length === 1); // the model holds it for 30 s
+    c3.abort();
+    const r3 = await running3;
     expect(r3.status).toBe('cancelled');
     expect(Date.now() - t0).toBeLessThan(1500);
 

@@ -23,7 +23,7 @@ const xvfbChildren = (): number[] => xvfbOf(process.pid).map((p) => p.pid);
 async function settled(c: { screenshot(): Promise<Uint8Array> }): Promise<Uint8Array> {
   let prev = Buffer.from(await c.screenshot());
   for (let i = 0; i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100)); // deliberate: "settled" means unchanged over 100 ms
     const next = Buffer.from(await c.screenshot());
     if (next.equals(prev)) return next;
     prev = next;
@@ -52,8 +52,8 @@ async function rawClient(url: string, options: WebSocket.ClientOptions = {}) {
       while (replies.length < n) {
         if (Date.now() > deadline) throw new Error(`only ${replies.length} of ${n} replies`);
         await new Promise<void>((r) => {
-          waiters.push(r);
-          setTimeout(r, 100);
+          waiters.push(r); // woken by the next reply…
+          setTimeout(r, 100); // …or after 100 ms, to check the deadline
         });
       }
       return replies;
@@ -162,12 +162,7 @@ describe('cua remote computer through our computer-server', () => {
     expect(shot).toBeInstanceOf(Uint8Array);
     expect(pngSize(shot)).toEqual({ width: 1024, height: 768 });
     // The same bytes as the computer itself produces (once the terminal has finished drawing).
-    let same = false;
-    for (let i = 0; i < 50 && !same; i++) {
-      const direct = await xa.screenshot();
-      await new Promise((r) => setTimeout(r, 50));
-      same = Buffer.from(await a.screenshot()).equals(Buffer.from(direct));
-    }
+    const same = await waitFor('the same screenshot both ways', async () => Buffer.from(await a.screenshot()).equals(Buffer.from(await xa.screenshot())), 10_000).catch(() => false);
     expect(same).toBe(true);
 
     // Timings on this machine (reported, loosely bounded).
