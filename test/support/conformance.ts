@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CONFORMANCE_BIN = join(ROOT, 'node_modules/.bin/conformance');
+// By path, not node_modules/.bin: the 0.2 line is installed beside it (as conformance-0.2) with the same bin name.
+const CONFORMANCE_BIN = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 
 export interface Check {
   id: string;
@@ -34,7 +35,7 @@ export async function runConformance(url: string, extraArgs: string[]) {
   const cwd = await mkdtemp(join(tmpdir(), 'conformance-'));
   try {
     const { code, output } = await new Promise<{ code: number | null; output: string }>((done, fail) => {
-      const child = spawn(CONFORMANCE_BIN, ['server', '--url', url, '-o', 'results', ...extraArgs], {
+      const child = spawn(process.execPath, [CONFORMANCE_BIN, 'server', '--url', url, '-o', 'results', ...extraArgs], {
         cwd,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
