@@ -8,7 +8,7 @@ import { createLogger, type Logger } from './main/observability/log.js';
 import { Runtime } from './main/runtime.js';
 
 export { defineToolset } from './actor/toolsets/types.js';
-export type { Toolset, ToolsetContext, SessionState, RequestMeta, HandlerExtra } from './actor/toolsets/types.js';
+export type { Toolset, ToolsetContext, SessionState, RequestInfo, HandlerContext, HandleSpec, ActorIdentity, ActorKind } from './actor/toolsets/types.js';
 export type { LeaseService, ResourceLease } from './actor/lease-client.js';
 export type { Config, ConfigInput } from './main/config.js';
 export { parseConfig } from './main/config.js';

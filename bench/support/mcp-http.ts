@@ -122,3 +122,60 @@ export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
+
+// ---- MCP 2026-07-28: self-contained requests (no session) ---------------------------------------
+
+export const MODERN_VERSION = '2026-07-28';
+
+export interface ModernOptions {
+  id?: string | number;
+  /** The request's clientCapabilities (default {}). */
+  capabilities?: Record<string, unknown>;
+  /** More `_meta` members (logLevel, progressToken…). */
+  meta?: Record<string, unknown>;
+  /** Extra or replacement headers; `null` omits a standard header. */
+  headers?: Record<string, string | null>;
+  /** Authorization: Bearer <token>. */
+  token?: string;
+  signal?: AbortSignal;
+}
+
+/** The per-request `_meta` envelope of a 2026-07-28 request. */
+export function envelope(capabilities: Record<string, unknown> = {}, more: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
+    'io.modelcontextprotocol/clientCapabilities': capabilities,
+    'io.modelcontextprotocol/clientInfo': { name: 'mcp-actors-tests', version: '1.0.0' },
+    ...more,
+  };
+}
+
+/** A 2026-07-28 request body. */
+export function modernRequest(method: string, params: Record<string, unknown> = {}, opts: ModernOptions = {}): Record<string, unknown> {
+  return { jsonrpc: '2.0', id: opts.id ?? nextId++, method, params: { ...params, _meta: envelope(opts.capabilities, opts.meta) } };
+}
+
+/** The standard headers (SEP-2243) a 2026-07-28 client sends with `body`. */
+export function modernHeaders(body: { method?: unknown; params?: Record<string, unknown> }): Record<string, string> {
+  const h: Record<string, string> = { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': String(body.method) };
+  const name = body.method === 'resources/read' ? body.params?.uri : body.method === 'tools/call' || body.method === 'prompts/get' ? body.params?.name : undefined;
+  if (typeof name === 'string') h['mcp-name'] = /^[\x20-\x7e]*$/.test(name) && name.trim() === name ? name : `=?base64?${Buffer.from(name, 'utf8').toString('base64')}?=`;
+  return h;
+}
+
+/** POSTs one 2026-07-28 request with its standard headers. */
+export async function modern(url: string, method: string, params: Record<string, unknown> = {}, opts: ModernOptions = {}): Promise<RawResponse> {
+  const body = modernRequest(method, params, opts);
+  const headers: Record<string, string> = { ...modernHeaders(body as { method: string; params: Record<string, unknown> }) };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  for (const [k, v] of Object.entries(opts.headers ?? {})) {
+    if (v === null) delete headers[k];
+    else headers[k] = v;
+  }
+  return send(url, body, { headers, ...(opts.signal && { signal: opts.signal }) });
+}
+
+/** A 2026-07-28 tools/call. */
+export function modernTool(url: string, name: string, args: Record<string, unknown> = {}, opts: ModernOptions = {}): Promise<RawResponse> {
+  return modern(url, 'tools/call', { name, arguments: args }, opts);
+}

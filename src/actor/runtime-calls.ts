@@ -29,7 +29,8 @@ export interface SessionStats {
   max_concurrent: number;
   active_sessions: number;
   hibernated_sessions: number;
-  session: { created_at: string; last_activity: string; active_tasks: number; restarts: number };
+  /** The calling session's or handle's own figures; absent on the stateless pool. */
+  session?: { created_at: string; last_activity: string; active_tasks: number; restarts: number };
 }
 
 /** `ctx.service<SessionService>('session')`: what a toolset may ask about sessions. */

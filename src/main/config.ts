@@ -216,6 +216,64 @@ export const configSchema = z
       .strict()
       .prefault({}),
 
+    /** MCP 2026-07-28 requests that carry no state handle: a pool of long-lived actor threads, each serving many requests at once. */
+    stateless: z
+      .object({
+        /** Threads in the pool; 0 = the machine's cores + 2 (so a hung or CPU-bound request leaves room). */
+        threads: z.number().int().min(0).max(256).default(0),
+        /** Requests one thread runs at once; a CPU-bound request stalls only the others on its thread. */
+        concurrency: positive(16),
+        /** Requests waiting for a thread; beyond it 503 with Retry-After. */
+        maxQueue: z.number().int().min(0).default(1_024),
+      })
+      .strict()
+      .prefault({}),
+
+    /** MCP 2026-07-28 state handles: a handle's actor is a session's in everything but the protocol. */
+    handles: z
+      .object({
+        /** A handle without calls this long ends (its tools then answer "unknown handle"; 0 = never). */
+        idleTimeoutMs: ms(30 * 60_000),
+      })
+      .strict()
+      .prefault({}),
+
+    /** MCP 2026-07-28 multi-round-trip requests (input_required). */
+    mrtr: z
+      .object({
+        /**
+         * The key requestState is signed with (≥ 32 characters; env MCP_ACTORS_REQUEST_STATE_KEY).
+         * Every node of a cluster needs the same one; unset, each start picks a random key (a client
+         * mid-round across a restart then starts over).
+         */
+        requestStateKey: z.string().min(32).optional(),
+        /** How long a requestState stays valid. */
+        ttlSeconds: z.number().int().min(1).max(3_600).default(300),
+      })
+      .strict()
+      .prefault({}),
+
+    /** MCP 2026-07-28 subscriptions/listen streams. */
+    listen: z
+      .object({
+        /** Open subscriptions/listen streams, server-wide; beyond it the listen request gets an error. */
+        maxSubscriptions: positive(1_024),
+      })
+      .strict()
+      .prefault({}),
+
+    /**
+     * MCP 2026-07-28 cache hints (ttlMs, cacheScope) per method: server/discover, tools/list,
+     * prompts/list, resources/list, resources/templates/list, resources/read. Unset: ttlMs 0,
+     * cacheScope private (the SDK's default: clients revalidate).
+     */
+    cacheHints: z
+      .partialRecord(
+        z.enum(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']),
+        z.object({ ttlMs: z.number().int().min(0).optional(), cacheScope: z.enum(['public', 'private']).optional() }).strict(),
+      )
+      .default({}),
+
     shutdown: z
       .object({
         /** On SIGTERM/SIGINT, how long accepted requests may take to finish before sessions end. */
@@ -398,6 +456,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   if (env.MCP_TOOLSETS) merged.toolsets = splitList(env.MCP_TOOLSETS);
   if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL;
   if (env.MCP_ACTORS_ADMIN_TOKEN) merged.admin = { ...(merged.admin as object | undefined), token: env.MCP_ACTORS_ADMIN_TOKEN };
+  if (env.MCP_ACTORS_REQUEST_STATE_KEY) merged.mrtr = { ...(merged.mrtr as object | undefined), requestStateKey: env.MCP_ACTORS_REQUEST_STATE_KEY };
   if (env.MCP_ACTORS_TOKENS) {
     const auth = (merged.auth ?? {}) as Record<string, unknown>;
     const fromFile = Array.isArray(auth.tokens) ? auth.tokens : [];

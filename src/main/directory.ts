@@ -7,7 +7,8 @@
  * cluster can put remote owners behind it.
  */
 
-export type ActorKind = 'session' | 'handle';
+/** A 2025 session, a 2026-07-28 state handle, or a thread of the stateless pool (a lease owner, never in the directory). */
+export type ActorKind = 'session' | 'handle' | 'stateless';
 
 export interface ActorKey {
   readonly kind: ActorKind;
@@ -16,6 +17,10 @@ export interface ActorKey {
 
 export function sessionKey(id: string): ActorKey {
   return { kind: 'session', id };
+}
+
+export function handleKey(id: string): ActorKey {
+  return { kind: 'handle', id };
 }
 
 /** The map key of an actor key (kinds never share ids: a handle and a session may not collide). */

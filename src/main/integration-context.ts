@@ -11,6 +11,8 @@ import type { Supervisor } from './supervision/supervisor.js';
 /** Told when a session is created (with the headers of its initialize request) and when it ends. */
 export interface SessionHooks {
   created?(record: SessionRecord, headers: Record<string, string | undefined> | undefined): void;
+  /** A 2026-07-28 request reached a state handle's actor, with its headers (rebind per request). */
+  request?(record: SessionRecord, headers: Record<string, string | undefined> | undefined): void;
   ended?(record: SessionRecord): void;
 }
 

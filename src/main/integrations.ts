@@ -16,6 +16,11 @@ export interface BuiltinToolset {
   toolset: string;
   /** The main-side setup of an integration with resources. */
   setup?: () => Promise<IntegrationSetup>;
+  /**
+   * Built-in toolsets it needs loaded beside it: the `session` toolset creates the `session_id`
+   * handles ccxt's and cua's tools carry for MCP 2026-07-28 clients.
+   */
+  requires?: readonly string[];
 }
 
 const url = (path: string) => new URL(path, import.meta.url).href;
@@ -27,9 +32,11 @@ export const BUILTINS: Readonly<Record<string, BuiltinToolset>> = {
   ccxt: {
     toolset: url('../integrations/ccxt/actor/index.js'),
     setup: () => import('../integrations/ccxt/main/setup.js'),
+    requires: ['session'],
   },
   cua: {
     toolset: url('../integrations/cua/actor/index.js'),
     setup: () => import('../integrations/cua/main/setup.js'),
+    requires: ['session'],
   },
 };

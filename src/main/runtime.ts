@@ -4,10 +4,15 @@
  * the resource kinds, deadlines and metrics. The main thread's share of the work is routing;
  * everything MCP happens in the actor threads.
  */
-import type { ActorBootData } from '../shared/actor-messages.js';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { ActorBootData, FromActor, HandleTool } from '../shared/actor-messages.js';
+import { rpcError, type CodedError } from '../shared/errors.js';
 import { CallRegistry, type CallHandler } from './calls.js';
 import { ConfigError, type Config } from './config.js';
-import { LocalDirectory, sessionKey, type Directory } from './directory.js';
+import { LocalDirectory, handleKey, sessionKey, type Directory } from './directory.js';
+import { ListenHub } from './modern/listen.js';
+import { StatelessPool } from './stateless/pool.js';
 import { BUILTINS } from './integrations.js';
 import type { IntegrationContext, SessionHooks } from './integration-context.js';
 import type { Logger } from './observability/log.js';
@@ -29,6 +34,16 @@ import { VERSION } from './version.js';
 export { VERSION } from './version.js';
 
 export const SESSION_WORKER = new URL('../../workers/session.js', import.meta.url);
+
+/** "30 minutes", "2 hours", "45 seconds": a duration for a tool description. */
+export function humanDuration(ms: number): string {
+  if (ms <= 0) return 'never (they do not expire)';
+  const units: Array<[number, string]> = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1_000, 'second']];
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms / size === 1 ? '' : 's'}`;
+  }
+  return `${Math.round(ms / 1000)} seconds`;
+}
 
 /**
  * A first actor thread that cannot load or register the configured toolsets is a configuration
@@ -65,6 +80,8 @@ export interface CreateSessionOptions {
 
 /** What the admin listing shows of a session: never its id. */
 export interface SessionView {
+  /** A 2025 session, or a 2026-07-28 state handle. */
+  kind: 'session' | 'handle';
   fingerprint: string;
   connectedAt: string;
   lastActivity: string;
@@ -84,11 +101,19 @@ export class Runtime implements IntegrationContext {
   /** Supervises resource host threads (permanent children). */
   readonly resourceSupervisor: Supervisor;
   readonly pool: WarmPool;
+  /** MCP 2026-07-28 requests without a state handle. */
+  readonly stateless: StatelessPool;
+  /** MCP 2026-07-28 subscriptions/listen streams (both edges). */
+  readonly listen: ListenHub;
   readonly startedAt = Date.now();
+  /** Open state handles (entries of kind handle in the directory). */
+  private handleCount = 0;
   private readonly sessions: Directory<Session> = new LocalDirectory<Session>();
   private readonly phaseCounts: Record<SessionPhase, number> = { idle: 0, starting: 0, active: 0, restarting: 0, stopping: 0, ended: 0 };
   /** Tool name → the toolset that registered it (from the actor threads' boot reports). */
   private toolIndex: Record<string, string> = {};
+  /** The tools that create, carry or end state handles (from the same reports). */
+  private handleIndex: Record<string, HandleTool> = {};
   /** Actor threads alive right now (bound to sessions, spare, or booting). */
   liveThreads = 0;
   private lazyInitialize: LazyInitialize | undefined;
@@ -118,7 +143,11 @@ export class Runtime implements IntegrationContext {
         for (const { actor } of this.sessions.values()) q += actor.queueDepth;
         return q;
       },
+      stateless: () => ({ threads: this.stateless.threadCount, running: this.stateless.inFlight, queued: this.stateless.queued }),
+      handles: () => this.handleCount,
+      subscriptions: () => this.listen.count,
     });
+    this.listen = new ListenHub(config.listen.maxSubscriptions, { name: 'mcp-actors', version: VERSION }, log);
     this.resourceSupervisor = new Supervisor({ name: 'resources', intensity: { maxRestarts: 20, periodMs: 60_000 }, backoff: s.backoff });
     this.resourceSupervisor.on('escalated', (exit) => log.fatal({ reason: exit.reason, detail: exit.message }, 'resource hosts keep crashing; the resource supervisor gave up'));
     this.kinds = new ResourceKinds(this.metrics, log);
@@ -142,6 +171,11 @@ export class Runtime implements IntegrationContext {
       logLevel: config.logLevel,
       stateMaxBytes: s.stateMaxBytes,
       nice: s.actorNice,
+      // Unset, a random key for this process: requestState minted before a restart is then refused.
+      requestStateKey: config.mrtr.requestStateKey ?? randomBytes(32).toString('base64url'),
+      requestStateTtlSeconds: config.mrtr.ttlSeconds,
+      cacheHints: config.cacheHints,
+      handleLifetime: humanDuration(config.handles.idleTimeoutMs),
     };
     const env = actorEnv();
     this.pool = new WarmPool({
@@ -156,6 +190,7 @@ export class Runtime implements IntegrationContext {
         void t.ready.then(
           () => {
             this.toolIndex = t.tools;
+            this.handleIndex = t.handles;
           },
           () => {}, // a boot failure is the warm pool's to report (and the start's, for the first thread)
         );
@@ -208,7 +243,32 @@ export class Runtime implements IntegrationContext {
       incarnationEnded: (owner) => {
         for (const k of this.kinds.all()) void k.pool.releaseOwner(owner);
       },
+      onEvent: (event) => this.publish(event),
     };
+    const st = config.stateless;
+    this.stateless = new StatelessPool({
+      threads: st.threads || availableParallelism() + 2,
+      concurrency: st.concurrency,
+      maxQueue: st.maxQueue,
+      deadlineGraceMs: s.deadlineGraceMs,
+      spawn: () => new ActorThread(SESSION_WORKER, boot, { heapLimitMb: s.heapLimitMb, youngGenerationMb: s.youngGenerationMb, env }),
+      deadlineFor: (msg) => this.deadlineFor(msg),
+      log,
+      call: (caller, op, args) => this.calls.call(caller, op, args),
+      onEvent: (event) => this.publish(event),
+      incarnationEnded: (owner) => {
+        for (const k of this.kinds.all()) void k.pool.releaseOwner(owner);
+      },
+      onIdle: () => {
+        if (this.idleWaiter && this.busySessions() === 0) this.idleWaiter();
+      },
+      observer: {
+        requestDone: (method, tool, ms, outcome) => m.requestDuration.observe({ method, tool: this.toolLabel(tool), outcome }, ms / 1000),
+        deadlineExpired: (method, tool) => m.deadlines.inc({ method, tool: this.toolLabel(tool) }),
+        threadExited: (exit) => m.statelessReplaced.inc({ reason: exit.reason }),
+        rejected: () => m.statelessRejected.inc(),
+      },
+    });
     const horizon = Math.min(...[s.hibernateAfterMs, s.idleTimeoutMs].filter((x) => x > 0), 4_000);
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(50, Math.min(1_000, horizon / 4)));
     this.sweepTimer.unref();
@@ -226,6 +286,7 @@ export class Runtime implements IntegrationContext {
     for (const k of rt.kinds.all()) k.pool.warm();
     try {
       await rt.pool.start();
+      await rt.stateless.start();
     } catch (err) {
       throw toolsetProblem(err as Error, config.toolsets);
     }
@@ -287,6 +348,57 @@ export class Runtime implements IntegrationContext {
     return this.sessions.size >= this.config.sessions.maxSessions;
   }
 
+  /** The tools that create, carry or end state handles. */
+  get handleTools(): Readonly<Record<string, HandleTool>> {
+    return this.handleIndex;
+  }
+
+  /**
+   * A new state handle's actor (MCP 2026-07-28): ≥ 128 random bits, bound to the principal. A
+   * CodedError when the server holds maxSessions sessions and handles already.
+   */
+  createHandle<S extends SessionSink>(sink: S, opts: CreateSessionOptions = {}): Session<S> | CodedError {
+    if (this.draining) return rpcError('SHUTTING_DOWN', 'not accepting new handles');
+    if (this.atCapacity) return rpcError('SERVER_BUSY', `${this.size} sessions and handles are open (limit ${this.config.sessions.maxSessions})`);
+    const record = newSessionRecord(`h_${randomBytes(18).toString('base64url')}`, opts.clientIp, opts.principal);
+    const actor = new SessionActor(record, sink, this.actorDeps, 'handle');
+    this.phaseCounts.idle++;
+    this.handleCount++;
+    if (opts.admin) this.admins.add(actor);
+    for (const h of this.sessionHooks) h.created?.(record, opts.headers);
+    const entry: Session<S> = { actor, sink };
+    this.sessions.add(actor.key, entry);
+    this.metrics.handlesCreated.inc();
+    this.log.info({ audit: 'handle.created', handle: record.fingerprint, principal: opts.principal, clientIp: opts.clientIp }, 'state handle created');
+    return entry;
+  }
+
+  /** A 2026-07-28 request reached a handle's actor: integrations may rebind from its headers. */
+  handleRequest(actor: SessionActor, headers: Record<string, string | undefined> | undefined): void {
+    for (const h of this.sessionHooks) h.request?.(actor.record, headers);
+  }
+
+  /** The live actor of a handle, if it is this principal's (to anyone else it does not exist). */
+  handleActor(handle: string, principal: string | undefined): SessionActor | undefined {
+    const entry = this.sessions.get(handleKey(handle));
+    if (!entry || entry.actor.record.principal !== principal || entry.actor.phase === 'ended') return undefined;
+    return entry.actor;
+  }
+
+  /** A server event from any thread: every listen stream that asked for it, and every 2025 session. */
+  private publish(event: Extract<FromActor, { t: 'event' }>['event']): void {
+    this.metrics.events.inc({ kind: event.kind });
+    this.listen.publish(event);
+    const method = { tools_list_changed: 'notifications/tools/list_changed', prompts_list_changed: 'notifications/prompts/list_changed', resources_list_changed: 'notifications/resources/list_changed' }[event.kind];
+    for (const { actor, sink } of this.sessions.values()) {
+      if (actor.key.kind !== 'session' || actor.phase === 'ended') continue;
+      if (method) sink.deliver({ kind: 'notification', json: JSON.stringify({ jsonrpc: '2.0', method }) });
+      else if (event.kind === 'resource_updated' && event.uri !== undefined && actor.record.handshake?.subscriptions.includes(event.uri)) {
+        sink.deliver({ kind: 'notification', json: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: event.uri } }) });
+      }
+    }
+  }
+
   createSession<S extends SessionSink>(makeSink: (record: SessionRecord) => S, opts: CreateSessionOptions = {}, id?: string): Session<S> {
     const record = newSessionRecord(id, opts.clientIp, opts.principal);
     const sink = makeSink(record);
@@ -306,6 +418,11 @@ export class Runtime implements IntegrationContext {
     if (entry?.actor !== actor || !this.sessions.remove(actor.key, entry)) return;
     this.phaseCounts.ended--;
     for (const h of this.sessionHooks) h.ended?.(actor.record);
+    if (actor.key.kind === 'handle') {
+      this.handleCount--;
+      this.log.info({ audit: 'handle.ended', handle: actor.record.fingerprint, principal: actor.record.principal, reason }, 'state handle ended');
+      return;
+    }
     this.metrics.sessionsEnded.inc({ reason: reason.split(/[ :(]/)[0] ?? 'ended' });
     this.log.info({ audit: 'session.ended', session: actor.record.fingerprint, principal: actor.record.principal, reason }, 'session ended');
   }
@@ -315,6 +432,7 @@ export class Runtime implements IntegrationContext {
     return [...this.sessions.values()].map(({ actor }) => {
       const r = actor.record;
       return {
+        kind: actor.key.kind === 'handle' ? ('handle' as const) : ('session' as const),
         fingerprint: r.fingerprint,
         connectedAt: new Date(r.createdAt).toISOString(),
         lastActivity: new Date(r.lastActivity).toISOString(),
@@ -330,11 +448,12 @@ export class Runtime implements IntegrationContext {
 
   /** Hibernates idle sessions and ends those idle past the idle timeout. */
   private sweep(): void {
-    const { hibernateAfterMs, idleTimeoutMs } = this.config.sessions;
+    const { hibernateAfterMs } = this.config.sessions;
     const now = Date.now();
     let hibernations = 0;
     for (const { actor, sink } of this.sessions.values()) {
       if (!actor.isIdle) continue;
+      const idleTimeoutMs = actor.key.kind === 'handle' ? this.config.handles.idleTimeoutMs : this.config.sessions.idleTimeoutMs;
       const idleFor = now - actor.record.lastActivity;
       if (idleTimeoutMs > 0 && idleFor >= idleTimeoutMs && !(sink.connected?.() ?? false)) {
         void actor.end(`idle timeout (${idleTimeoutMs} ms)`);
@@ -372,8 +491,9 @@ export class Runtime implements IntegrationContext {
 
   // ---- shutdown ------------------------------------------------------------------------------
 
+  /** Sessions and handles with requests queued or running, plus the stateless pool if it has any. */
   private busySessions(): number {
-    let busy = 0;
+    let busy = this.stateless.idle ? 0 : 1;
     for (const { actor } of this.sessions.values()) if (!actor.isIdle) busy++;
     return busy;
   }
@@ -397,7 +517,9 @@ export class Runtime implements IntegrationContext {
   async close(): Promise<void> {
     this.draining = true;
     clearInterval(this.sweepTimer);
+    this.listen.closeAll();
     await Promise.all([...this.sessions.values()].map(({ actor }) => actor.end('server shutting down')));
+    await this.stateless.close();
     await this.supervisor.shutdown();
     await this.kinds.close();
     for (const fn of this.closeHooks) await fn();

@@ -12,10 +12,17 @@ function looksLikePath(s: string): boolean {
   return s.includes('/') || s.includes('\\') || /\.(m?js|cjs|ts)$/.test(s);
 }
 
+/** The configured names with the built-ins they require added after them (each once). */
+export function withRequired(names: readonly string[]): string[] {
+  const out = [...names];
+  for (const name of names) for (const r of BUILTINS[name]?.requires ?? []) if (!out.includes(r)) out.push(r);
+  return out;
+}
+
 export function resolveToolsets(names: readonly string[], cwd = process.cwd()): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
-  for (const name of names) {
+  for (const name of withRequired(names)) {
     let spec: string;
     const builtin = BUILTINS[name]?.toolset;
     if (builtin) {

@@ -16,7 +16,22 @@ export interface Handshake {
   subscriptions: string[];
 }
 
-/** Static data every session actor thread boots with. */
+/** Which actor a thread is bound to (see ActorKind in src/actor/toolsets/types.ts). */
+export interface ActorBinding {
+  kind: 'session' | 'handle' | 'stateless';
+  /** The session id or the handle; '' for a stateless pool thread. */
+  key: string;
+  /** The principal the actor belongs to (sessions and handles; undefined: anonymous). */
+  principal?: string;
+}
+
+/** A cache hint for one list/read/discover method (MCP 2026-07-28 `ttlMs` / `cacheScope`). */
+export interface CacheHint {
+  ttlMs?: number;
+  cacheScope?: 'public' | 'private';
+}
+
+/** Static data every actor thread boots with. */
 export interface ActorBootData {
   /** Resolved toolset module specifiers (file URLs), in registration order. */
   toolsets: string[];
@@ -27,13 +42,47 @@ export interface ActorBootData {
   stateMaxBytes: number;
   /** Linux nice value the thread gives itself (0 = leave as is). */
   nice: number;
+  /** The MRTR requestState signing key (≥ 32 bytes), the same on every thread and node. */
+  requestStateKey: string;
+  /** How long a minted requestState stays valid. */
+  requestStateTtlSeconds: number;
+  /** Cache hints per method for 2026-07-28 results (the SDK's ServerOptions.cacheHints). */
+  cacheHints: Record<string, CacheHint>;
+  /** How long an idle handle lives, in words, for the creating tools' descriptions ("30 minutes"). */
+  handleLifetime: string;
+}
+
+/** The HTTP headers a 2026-07-28 request is checked against (lower-case names). */
+export type RequestHeaders = Record<string, string>;
+
+/** How a 2026-07-28 request is delivered: what the actor checks and binds it to. */
+export interface ModernDelivery {
+  /** MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* (undefined on stdio: no header layer). */
+  headers?: RequestHeaders;
+  /** The caller's principal id (undefined: anonymous). */
+  principal?: string;
+  /** The call named a handle that is unknown, expired or not the caller's: answer the handle tool error. */
+  handleRejected?: true;
+}
+
+/** A tool that takes part in a toolset's state handles (from its HandleSpec), by tool name. */
+export interface HandleTool {
+  argument: string;
+  role: 'create' | 'destroy' | 'use' | 'optional';
 }
 
 export type ToActor =
-  /** Assigns the (warm) actor to a session; replays the handshake when resuming one. */
-  | { t: 'bind'; sessionId: string; handshake?: Handshake; state: Record<string, unknown> }
-  /** One inbound JSON-RPC message. Requests carry the mailbox stamp. */
-  | { t: 'in'; json: string; id?: JsonRpcId; seq?: number; receivedAt?: number; deadlineAt?: number }
+  /** Assigns the (warm) actor to a session, a handle or the stateless pool; replays a resumed session's handshake. */
+  | { t: 'bind'; actor: ActorBinding; handshake?: Handshake; state: Record<string, unknown> }
+  /**
+   * One inbound JSON-RPC message. Requests carry the mailbox stamp and `id`, the id the runtime
+   * knows them by: the client's own in a 2025 session, a runtime-unique one for a 2026 request
+   * (the actor serves it under that id and answers with the client's). `modern` marks a
+   * 2026-07-28 request.
+   */
+  | { t: 'in'; json: string; id?: JsonRpcId; seq?: number; receivedAt?: number; deadlineAt?: number; modern?: ModernDelivery }
+  /** Checks a 2026-07-28 subscriptions/listen request; answered by `listen`. */
+  | { t: 'check-listen'; cid: number; json: string; headers?: RequestHeaders }
   /** The request's deadline passed: fire its AbortSignal (as a cancellation the client never sent). */
   | { t: 'abort'; id: JsonRpcId; reason: string }
   /** Stop gracefully: run toolsets' onStop hooks, close the server, exit the thread. */
@@ -47,13 +96,25 @@ export type ToActor =
 export type OutKind = 'response' | 'notification' | 'request';
 
 export type FromActor =
-  /** Booted: toolsets loaded and registered; waiting for `bind`. `tools` maps tool → toolset. */
-  | { t: 'ready'; tools: Record<string, string> }
+  /**
+   * Booted: toolsets loaded and registered; waiting for `bind`. `tools` maps tool → toolset;
+   * `handles` lists the tools that create, carry or end state handles.
+   */
+  | { t: 'ready'; tools: Record<string, string>; handles: Record<string, HandleTool> }
   | { t: 'boot-failed'; message: string }
   /** Bound to its session (handshake replayed when there was one). */
   | { t: 'bound' }
-  /** One outbound JSON-RPC message; `rel` is the inbound request it belongs to, if any. */
-  | { t: 'out'; json: string; kind: OutKind; id?: JsonRpcId; rel?: JsonRpcId; err?: true }
+  /**
+   * One outbound JSON-RPC message; `rel` is the inbound request it belongs to, if any. `err`
+   * marks an error response, `toolError` a tool result with `isError`; `status` is the HTTP
+   * status a 2026-07-28 answer that ends its exchange before any stream calls for (400, 404).
+   */
+  | { t: 'out'; json: string; kind: OutKind; id?: JsonRpcId; rel?: JsonRpcId; err?: true; toolError?: true; status?: number }
+  /** The answer to `check-listen`: the honoured filter, or the error to send (with its HTTP status). */
+  | { t: 'listen'; cid: number; ok: true; honoured: Record<string, unknown> }
+  | { t: 'listen'; cid: number; ok: false; json: string; status: number }
+  /** A list change or resource update for every listener and session (MCP ServerEvent). */
+  | { t: 'event'; event: { kind: string; uri?: string } }
   /** A request's handler finished without sending a response (it was cancelled or timed out). */
   | { t: 'settled'; id: JsonRpcId }
   /** A handler asked to close its request's SSE stream (the client resumes with Last-Event-ID). */

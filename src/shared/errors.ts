@@ -24,6 +24,10 @@ const table = {
   ALREADY_INITIALIZED: { http: 400, rpc: -32600, message: 'Invalid Request: this session is already initialized; send initialize without Mcp-Session-Id to start a new one' },
   SESSION_NOT_FOUND: { http: 404, rpc: -32001, message: 'Session not found: it never existed or has ended; initialize a new session' },
   UNSUPPORTED_PROTOCOL_VERSION: { http: 400, rpc: -32000, message: 'Bad Request: unsupported MCP-Protocol-Version' },
+  // MCP 2026-07-28 (the spec's own codes): headers that disagree with the body; a request that
+  // names the 2026 era in its header but carries no per-request envelope.
+  HEADER_MISMATCH: { http: 400, rpc: -32020, message: 'Header mismatch' },
+  MISSING_ENVELOPE: { http: 400, rpc: -32602, message: 'Invalid params: the request carries no per-request _meta envelope' },
   NOT_ACCEPTABLE: { http: 406, rpc: -32000, message: 'Not Acceptable' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, rpc: -32000, message: 'Unsupported Media Type: Content-Type must be application/json' },
   PAYLOAD_TOO_LARGE: { http: 413, rpc: -32000, message: 'Payload Too Large' },
@@ -44,6 +48,10 @@ const table = {
   SESSION_ENDED: { http: 200, rpc: -32016, message: 'Session ended before this request could run' },
   REQUEST_CANCELLED: { http: 200, rpc: -32800, message: 'Request cancelled by the client' },
   ACTOR_UNAVAILABLE: { http: 503, rpc: -32017, message: 'Session actor could not be started' },
+  // The stateless pool (MCP 2026-07-28 requests without a handle): the same JSON-RPC codes as an actor's.
+  POOL_THREAD_CRASHED: { http: 200, rpc: -32013, message: 'The thread running this request crashed; it was replaced, and requests on other threads were not affected' },
+  POOL_THREAD_OOM: { http: 200, rpc: -32014, message: 'The thread running this request ran out of memory (per-thread heap limit); it was replaced, and requests on other threads were not affected' },
+  POOL_THREAD_KILLED: { http: 200, rpc: -32015, message: 'The thread running this request was replaced because a request on it did not yield after its deadline' },
   RESULT_NOT_TRANSFERABLE: { http: 200, rpc: -32603, message: 'Internal error: the result could not be sent across the thread boundary' },
   UNAUTHORIZED: { http: 401, rpc: -32000, message: 'Unauthorized' },
   INSUFFICIENT_SCOPE: { http: 403, rpc: -32000, message: 'Forbidden: the access token lacks a required scope' },

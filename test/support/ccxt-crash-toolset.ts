@@ -11,11 +11,15 @@ import { CRASH_CHANNEL } from './crash-hosts-register.js';
 export default defineToolset({
   name: 'ccxtcrash',
   register(server) {
-    server.registerTool('ccxt_crash_host', { inputSchema: {}, outputSchema: { crashed: z.boolean() } }, async () => {
-      const channel = new BroadcastChannel(CRASH_CHANNEL);
-      channel.postMessage({ kind: 'ccxt' });
-      channel.close();
-      return { content: [{ type: 'text', text: JSON.stringify({ crashed: true }) }], structuredContent: { crashed: true } };
-    });
+    server.registerTool(
+      'ccxt_crash_host',
+      { description: 'Crashes every exchange-host thread.', inputSchema: z.object({}), outputSchema: z.object({ crashed: z.boolean() }) },
+      async () => {
+        const channel = new BroadcastChannel(CRASH_CHANNEL);
+        channel.postMessage({ kind: 'ccxt' });
+        channel.close();
+        return { content: [{ type: 'text' as const, text: JSON.stringify({ crashed: true }) }], structuredContent: { crashed: true } };
+      },
+    );
   },
 });

@@ -9,30 +9,18 @@
  * replayed); hibernate/wake; end() answering everything pending with SESSION_ENDED.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { ActorBootData, Handshake } from '../../src/shared/actor-messages.js';
+import type { Handshake } from '../../src/shared/actor-messages.js';
 import type { JsonRpcId } from '../../src/shared/errors.js';
 import type { LeaseOwner } from '../../src/main/directory.js';
-import { BUILTINS } from '../../src/main/integrations.js';
 import { createLogger } from '../../src/main/observability/log.js';
 import { parseMessage } from '../../src/main/protocol/jsonrpc.js';
-import { SESSION_WORKER } from '../../src/main/runtime.js';
 import { SessionActor, type Outbound, type SessionLimits, type SessionSink, type Tenancy } from '../../src/main/sessions/session-actor.js';
 import { newSessionRecord } from '../../src/main/sessions/session-record.js';
 import { Supervisor } from '../../src/main/supervision/supervisor.js';
-import { ActorThread, actorEnv, type ActorExit } from '../../src/main/threads/actor-thread.js';
+import { ActorThread, type ActorExit } from '../../src/main/threads/actor-thread.js';
+import { UNIT_BOOT, actorThread } from './threads.js';
 
-// Worker threads run plain Node, so they load the compiled tree (dist/, built by global-setup).
-const ROOT = new URL('../../', import.meta.url).href;
-const compiled = (url: string | URL) => new URL(String(url).replace(ROOT, `${ROOT}dist/`));
-const BOOT: ActorBootData = {
-  toolsets: [compiled(BUILTINS.diagnostics.toolset).href],
-  toolsetConfig: {},
-  serverName: 'unit',
-  serverVersion: '0',
-  logLevel: 'warn',
-  stateMaxBytes: 1 << 20,
-  nice: 0,
-};
+const BOOT = UNIT_BOOT;
 const INITIALIZE = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'unit', version: '1' } };
 
 /**
@@ -42,7 +30,7 @@ const INITIALIZE = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo
 const threads: ActorThread[] = [];
 const spares: ActorThread[] = [];
 function spawn(): ActorThread {
-  const t = new ActorThread(compiled(SESSION_WORKER), BOOT, { env: actorEnv() });
+  const t = actorThread(BOOT);
   threads.push(t);
   return t;
 }

@@ -8,24 +8,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ActorBootData } from '../../src/shared/actor-messages.js';
-import { BUILTINS } from '../../src/main/integrations.js';
+import { UNIT_BOOT, actorThread } from './threads.js';
 import { createLogger } from '../../src/main/observability/log.js';
-import { SESSION_WORKER } from '../../src/main/runtime.js';
 import { WarmPool, type WarmPoolOptions, type WarmPoolStats } from '../../src/main/sessions/warm-pool.js';
-import { ActorThread, actorEnv } from '../../src/main/threads/actor-thread.js';
+import type { ActorThread } from '../../src/main/threads/actor-thread.js';
 
-// Worker threads run plain Node, so they load the compiled tree (dist/, built by global-setup).
-const ROOT = new URL('../../', import.meta.url).href;
-const compiled = (url: string | URL) => new URL(String(url).replace(ROOT, `${ROOT}dist/`));
-const BOOT: ActorBootData = {
-  toolsets: [compiled(BUILTINS.diagnostics.toolset).href],
-  toolsetConfig: {},
-  serverName: 'unit',
-  serverVersion: '0',
-  logLevel: 'warn',
-  stateMaxBytes: 1 << 20,
-  nice: 0,
-};
+const BOOT = UNIT_BOOT;
 const BROKEN: ActorBootData = { ...BOOT, toolsets: ['file:///nonexistent/toolset.js'] };
 
 const spawned: ActorThread[] = [];
@@ -41,7 +29,7 @@ function makePool(o: Partial<WarmPoolOptions> = {}, boot: () => ActorBootData = 
     maxParallelBoots: 2,
     log: createLogger('silent'),
     spawn: () => {
-      const t = new ActorThread(compiled(SESSION_WORKER), boot(), { env: actorEnv() });
+      const t = actorThread(boot());
       spawned.push(t);
       return t;
     },

@@ -4,7 +4,7 @@
  * retrying may help (`retryable`), plus any details the toolset adds (ccxt's exchange error, a
  * client order id to reconcile with…).
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 
 export interface ToolErrorContent {
   code: string;

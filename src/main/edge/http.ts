@@ -23,7 +23,7 @@ import { bearerToken } from './auth/bearer.js';
 import { PrincipalLimiter } from './auth/limits.js';
 import { bearerChallenge } from './auth/challenge.js';
 
-const MCP_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
+const MCP_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name'];
 
 /** How many Host headers the request carried (Node keeps only the first in `headers`). */
 function hostHeaderCount(c: Context<EdgeEnv>): number {

@@ -6,7 +6,8 @@ import { isUtf8 } from 'node:buffer';
 import type { Context } from 'hono';
 import { rpcError, CodedError, type JsonRpcId } from '../../shared/errors.js';
 import { parseMessage, requestIdOf, type ParsedMessage } from '../protocol/jsonrpc.js';
-import { isSupportedVersion, supportsPrimingEvents } from '../protocol/versions.js';
+import { isModernVersion, isSupportedVersion, supportsPrimingEvents } from '../protocol/versions.js';
+import { ModernEdge } from './modern.js';
 import type { Runtime, Session } from '../runtime.js';
 import { acceptsJsonAndSse, acceptsSse, isJsonContentType } from './guards.js';
 import { SessionStreams, jsonError } from './session-streams.js';
@@ -23,8 +24,37 @@ export const SESSION_HEADER = 'mcp-session-id';
 const DRAIN_FACTOR = 4;
 export const VERSION_HEADER = 'mcp-protocol-version';
 
-/** The initialize request's headers, lower-case names (Node's parsed headers, or the Web ones). */
-function initializeHeaders(c: Ctx): Record<string, string | undefined> {
+const CLAIM = 'io.modelcontextprotocol/protocolVersion';
+const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+
+/**
+ * Which era a POSTed message belongs to, decided by its body as the spec (basic/versioning) and
+ * the SDK's classifier decide it: a `_meta` envelope that names a protocol version makes it a
+ * 2026-07-28 request, whatever else it carries (a session id is ignored); an `initialize` is the
+ * 2025 handshake unless it carries a valid 2026 claim; everything else is 2025 session traffic.
+ * A header naming the 2026 era on a message without the envelope is refused.
+ */
+function eraOf(msg: ParsedMessage, versionHeader: string | undefined): 'legacy' | 'modern' | CodedError {
+  if (msg.kind === 'response') return 'legacy';
+  const meta = msg.params?._meta as Record<string, unknown> | undefined;
+  if (meta && typeof meta === 'object' && CLAIM in meta) {
+    if (msg.kind !== 'request' || msg.method !== 'initialize') return 'modern';
+    const claim = meta[CLAIM];
+    const caps = meta[CLIENT_CAPABILITIES];
+    const valid = typeof claim === 'string' && isModernVersion(claim) && typeof caps === 'object' && caps !== null && !Array.isArray(caps);
+    if (valid) return 'modern';
+  }
+  if (versionHeader === undefined || !isModernVersion(versionHeader)) return 'legacy';
+  const v = versionHeader.slice(0, 40);
+  if (msg.kind === 'request' && msg.method === 'initialize') {
+    return rpcError('HEADER_MISMATCH', `an initialize request (the 2025 handshake) was sent with MCP-Protocol-Version ${v}`, { mismatch: { header: v, body: 'initialize' } });
+  }
+  const missing = !meta || typeof meta !== 'object' ? ['_meta'] : [CLAIM, CLIENT_CAPABILITIES].filter((k) => !(k in meta));
+  return rpcError('MISSING_ENVELOPE', `MCP-Protocol-Version names ${v}, but the request lacks ${missing.join(', ')}`, { envelope: { missing } });
+}
+
+/** A request's headers, lower-case names (Node's parsed headers, or the Web ones). */
+function requestHeaders(c: Ctx): Record<string, string | undefined> {
   const incoming = c.env?.incoming;
   if (incoming) {
     const out: Record<string, string | undefined> = {};
@@ -35,10 +65,14 @@ function initializeHeaders(c: Ctx): Record<string, string | undefined> {
 }
 
 export class StreamableEdge {
+  readonly modern: ModernEdge;
+
   constructor(
     private readonly rt: Runtime,
     private readonly limiter?: PrincipalLimiter,
-  ) {}
+  ) {
+    this.modern = new ModernEdge(rt, limiter);
+  }
 
   private reject(err: CodedError, id: JsonRpcId | null = null, headers: Record<string, string> = {}): Response {
     this.rt.metrics.httpRejected.inc({ status: String(err.http), code: err.code });
@@ -128,6 +162,9 @@ export class StreamableEdge {
       throw err;
     }
 
+    const era = eraOf(msg, header(c, VERSION_HEADER));
+    if (era instanceof CodedError) return this.reject(era, msg.kind === 'request' ? msg.id : null);
+    if (era === 'modern') return this.modern.post(c, msg, requestHeaders(c));
     if (msg.kind === 'request' && msg.method === 'initialize') return this.initialize(c, msg);
 
     const versionError = this.checkVersion(c);
@@ -193,7 +230,7 @@ export class StreamableEdge {
         principal: principal?.id,
         admin: principal?.admin,
         // Integrations may bind private data from them (e.g. X-Ccxt-Accounts); never logged or stored.
-        headers: initializeHeaders(c),
+        headers: requestHeaders(c),
       },
     );
     const response = session.sink.open(msg.id, { successHeaders: { [SESSION_HEADER]: session.actor.id } });
@@ -201,7 +238,15 @@ export class StreamableEdge {
     return response;
   }
 
+  /** GET and DELETE exist for 2025 sessions only; MCP 2026-07-28 serves POST alone (405 without a session). */
+  private sessionless(c: Ctx): Response | undefined {
+    if (header(c, SESSION_HEADER) !== undefined) return undefined;
+    return this.reject(rpcError('METHOD_NOT_ALLOWED', `${c.req.method} needs an Mcp-Session-Id (a 2025 session); MCP 2026-07-28 requests are POSTed`), null, { allow: 'POST' });
+  }
+
   get(c: Ctx): Response {
+    const sessionless = this.sessionless(c);
+    if (sessionless) return sessionless;
     if (!acceptsSse(header(c, 'accept'))) {
       return this.reject(rpcError('NOT_ACCEPTABLE', 'a GET stream needs Accept: text/event-stream'));
     }
@@ -217,6 +262,8 @@ export class StreamableEdge {
   }
 
   async delete(c: Ctx): Promise<Response> {
+    const sessionless = this.sessionless(c);
+    if (sessionless) return sessionless;
     const versionError = this.checkVersion(c);
     if (versionError) return this.reject(versionError);
     const s = this.session(c);

@@ -18,6 +18,10 @@ export interface MetricSources {
   sessionCounts(): Record<string, number>;
   queued(): number;
   threads(): number;
+  /** The stateless pool: threads, requests running and waiting. */
+  stateless(): { threads: number; running: number; queued: number };
+  handles(): number;
+  subscriptions(): number;
 }
 
 export class Metrics {
@@ -41,6 +45,13 @@ export class Metrics {
   readonly poolWaiting: Gauge<'kind'>;
   readonly poolEvents: Counter<'kind' | 'event'>;
   readonly leaseWait: Histogram<'kind'>;
+  readonly stateless: Gauge<'kind'>;
+  readonly statelessRejected: Counter;
+  readonly statelessReplaced: Counter<'reason'>;
+  readonly handles: Gauge;
+  readonly handlesCreated: Counter;
+  readonly subscriptions: Gauge;
+  readonly events: Counter<'kind'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -130,6 +141,38 @@ export class Metrics {
       registers,
     });
     this.httpRejected = new Counter({ name: 'mcp_actors_http_rejected_total', help: 'HTTP requests refused by the edge, by status and error code', labelNames: ['status', 'code'], registers });
+    this.stateless = new Gauge({
+      name: 'mcp_actors_stateless',
+      help: 'The stateless pool (MCP 2026-07-28 requests without a handle): threads, requests running, requests waiting for a thread',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const s = sources.stateless();
+        this.set({ kind: 'threads' }, s.threads);
+        this.set({ kind: 'running' }, s.running);
+        this.set({ kind: 'queued' }, s.queued);
+      },
+    });
+    this.statelessRejected = new Counter({ name: 'mcp_actors_stateless_rejected_total', help: 'Stateless requests refused (503) because the pool\'s queue was full', registers });
+    this.statelessReplaced = new Counter({ name: 'mcp_actors_stateless_thread_exits_total', help: 'Stateless pool threads that ended and were replaced, by reason (killed = a request did not yield)', labelNames: ['reason'], registers });
+    this.handles = new Gauge({
+      name: 'mcp_actors_handles',
+      help: 'Open MCP 2026-07-28 state handles (live and hibernated)',
+      registers,
+      collect() {
+        this.set(sources.handles());
+      },
+    });
+    this.handlesCreated = new Counter({ name: 'mcp_actors_handles_created_total', help: 'State handles created', registers });
+    this.subscriptions = new Gauge({
+      name: 'mcp_actors_subscriptions',
+      help: 'Open subscriptions/listen streams',
+      registers,
+      collect() {
+        this.set(sources.subscriptions());
+      },
+    });
+    this.events = new Counter({ name: 'mcp_actors_events_published_total', help: 'Server events (list changes, resource updates) published by actors', labelNames: ['kind'], registers });
     this.sseDropped = new Counter({ name: 'mcp_actors_sse_streams_dropped_total', help: 'SSE streams dropped because their client left sseMaxBufferedBytes unread', registers });
   }
 

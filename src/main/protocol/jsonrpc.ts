@@ -6,12 +6,21 @@
  * message the SDK does not recognise is dropped there without an answer, so its request would
  * wait for its deadline. Hence no members beyond the JSON-RPC ones, and a well-formed `_meta`.
  */
+import type { ModernDelivery } from '../../shared/actor-messages.js';
 import { CodedError, rpcError, type JsonRpcId } from '../../shared/errors.js';
 
 
 export interface ParsedRequest {
   kind: 'request';
+  /**
+   * The id the runtime knows the request by: the client's own in a 2025 session; for a
+   * 2026-07-28 request one the edge makes unique in this process (many clients share a server).
+   */
   id: JsonRpcId;
+  /** The client's id of a 2026-07-28 request (its answer carries it); undefined in 2025 sessions. */
+  clientId?: JsonRpcId;
+  /** How a 2026-07-28 request is delivered to its actor (headers, principal, handle verdict). */
+  delivery?: ModernDelivery;
   method: string;
   params: Record<string, unknown> | undefined;
   raw: string;

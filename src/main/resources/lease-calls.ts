@@ -10,24 +10,24 @@ import { Transferring } from '../transferring.js';
 import type { ResourceKind } from './kind.js';
 
 export function registerLeaseCalls(calls: CallRegistry, kindOf: (name: unknown) => ResourceKind<unknown>): void {
-  calls.register('lease.acquire', async (actor, args) => {
+  calls.register('lease.acquire', async (caller, args) => {
     const kind = kindOf(args.kind);
-    const owner = actor.owner;
+    const owner = caller.owner;
     const g = await kind.pool.acquire(owner, args.spec, {
       waitMs: typeof args.waitMs === 'number' ? args.waitMs : undefined,
       waitId: typeof args.waitId === 'string' ? args.waitId : undefined,
     });
-    if (actor.owner !== owner || actor.phase === 'ended') {
+    if (caller.owner !== owner || caller.ended) {
       // The incarnation that asked let go of its thread while waiting: nobody will use this lease.
       g.port.close();
       await kind.pool.release(g.lid);
-      throw codedError('LEASE_CANCELLED', 'the session moved on before its lease was granted');
+      throw codedError('LEASE_CANCELLED', 'the actor moved on before its lease was granted');
     }
     return new Transferring({ lid: g.lid, label: g.label, port: g.port }, [g.port]);
   });
-  calls.register('lease.release', async (actor, args) => {
+  calls.register('lease.release', async (caller, args) => {
     const kind = kindOf(args.kind);
-    if (kind.pool.ownerOf(String(args.lid)) === actor.owner) await kind.pool.release(String(args.lid));
+    if (kind.pool.ownerOf(String(args.lid)) === caller.owner) await kind.pool.release(String(args.lid));
     return null;
   });
   calls.register('lease.abandon', async (_actor, args) => kindOf(args.kind).pool.abandon(String(args.waitId)));

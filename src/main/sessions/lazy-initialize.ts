@@ -4,7 +4,8 @@
  * initialize is validated as the SDK validates it, negotiated as the SDK negotiates, and answered
  * from that result. The session's actor starts on its first real request, replaying the handshake.
  */
-import type { InitializeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequestSchema } from '@modelcontextprotocol/core';
+import { LATEST_VERSION, SUPPORTED_VERSIONS } from '../protocol/versions.js';
 import type { JsonRpcId } from '../../shared/errors.js';
 import type { ParsedRequest } from '../protocol/jsonrpc.js';
 import type { ActorThread } from '../threads/actor-thread.js';
@@ -31,7 +32,7 @@ function probe(thread: ActorThread, protocolVersion: string, timeoutMs: number):
         else reject(new Error(`the initialize probe failed: ${reply.error?.message ?? 'no result'}`));
       }
     };
-    thread.post({ t: 'bind', sessionId: 'mcp-actors-probe', state: {} });
+    thread.post({ t: 'bind', actor: { kind: 'session', key: 'mcp-actors-probe' }, state: {} });
   });
 }
 
@@ -45,10 +46,10 @@ export class LazyInitialize {
 
   /** Probes `thread` (bound for the probe only; the caller renews or stops it afterwards). */
   static async probe(thread: ActorThread, timeoutMs = 30_000): Promise<LazyInitialize> {
-    // The SDK's schema and version list cost startup time: loaded only when lazy activation is on.
-    const types = await import('@modelcontextprotocol/sdk/types.js');
-    const template = await probe(thread, types.LATEST_PROTOCOL_VERSION, timeoutMs);
-    return new LazyInitialize(template, types.InitializeRequestSchema, types.LATEST_PROTOCOL_VERSION, types.SUPPORTED_PROTOCOL_VERSIONS);
+    // The SDK's schemas cost startup time: loaded only when lazy activation is on.
+    const types = await import('@modelcontextprotocol/core');
+    const template = await probe(thread, LATEST_VERSION, timeoutMs);
+    return new LazyInitialize(template, types.InitializeRequestSchema, LATEST_VERSION, SUPPORTED_VERSIONS);
   }
 
   answer(msg: ParsedRequest): InitializeReply {

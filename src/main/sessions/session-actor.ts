@@ -25,7 +25,7 @@ import type { ActorExit, ActorThread } from '../threads/actor-thread.js';
 import type { FromActor, Handshake, OutKind, ToActor } from '../../shared/actor-messages.js';
 import type { SessionRecord } from './session-record.js';
 import { Transferring } from '../transferring.js';
-import { keyString, sessionKey, type ActorKey, type LeaseOwner } from '../directory.js';
+import { keyString, type ActorKey, type ActorKind, type LeaseOwner } from '../directory.js';
 
 export interface Outbound {
   json: string;
@@ -34,6 +34,10 @@ export interface Outbound {
   rel?: JsonRpcId;
   /** Set on error responses. */
   err?: true;
+  /** Set on a tool result with `isError`. */
+  toolError?: true;
+  /** The HTTP status a 2026-07-28 answer that ends its exchange before any stream calls for. */
+  status?: number;
 }
 
 /** Where a session's outbound traffic goes: the HTTP edge's streams, or stdout. */
@@ -113,6 +117,8 @@ export interface SessionActorDeps {
   call(actor: SessionActor, op: string, args: Record<string, unknown>): Promise<unknown>;
   /** An incarnation of the session let go of its thread: whatever it leased is released. */
   incarnationEnded(owner: LeaseOwner): void;
+  /** A list change or resource update the actor published (for every listener and session). */
+  onEvent(event: Extract<FromActor, { t: 'event' }>['event']): void;
 }
 
 interface Job {
@@ -167,13 +173,28 @@ export class SessionActor {
     readonly record: SessionRecord,
     private readonly sink: SessionSink,
     private readonly deps: SessionActorDeps,
+    kind: ActorKind = 'session',
   ) {
-    this.key = sessionKey(record.id);
+    this.key = { kind, id: record.id };
     this.currentOwner = { key: this.key, incarnation: 0, principal: record.principal };
   }
 
   get id(): string {
     return this.record.id;
+  }
+
+  // ---- as the Caller of runtime calls --------------------------------------------------------
+
+  get principal(): string | undefined {
+    return this.record.principal;
+  }
+
+  get ended(): boolean {
+    return this.phase === 'ended';
+  }
+
+  get actor(): SessionActor {
+    return this;
   }
 
   get queueDepth(): number {
@@ -226,7 +247,7 @@ export class SessionActor {
     if (job.answered) return;
     job.answered = true;
     const err = rpcError(code, detail);
-    this.sink.deliver({ json: JSON.stringify({ jsonrpc: '2.0', id: job.msg.id, error: err.toRpcError() }), kind: 'response', id: job.msg.id });
+    this.sink.deliver({ json: JSON.stringify({ jsonrpc: '2.0', id: job.msg.clientId ?? job.msg.id, error: err.toRpcError() }), kind: 'response', id: job.msg.id, err: true });
     this.deps.observer.requestDone(job.msg.method, toolOf(job.msg), Date.now() - job.receivedAt, code);
   }
 
@@ -337,7 +358,7 @@ export class SessionActor {
     const job = this.queue.shift()!;
     this.running = job;
     this.thread!.served++;
-    this.thread!.post({ t: 'in', json: job.msg.raw, id: job.msg.id, seq: job.seq, receivedAt: job.receivedAt, deadlineAt: job.deadlineAt });
+    this.thread!.post({ t: 'in', json: job.msg.raw, id: job.msg.id, seq: job.seq, receivedAt: job.receivedAt, deadlineAt: job.deadlineAt, ...(job.msg.delivery && { modern: job.msg.delivery }) });
   }
 
   private expire(job: Job): void {
@@ -495,8 +516,12 @@ export class SessionActor {
             }),
         );
         return;
+      case 'event':
+        this.deps.onEvent(m.event);
+        return;
       case 'ready':
       case 'boot-failed':
+      case 'listen':
         return;
     }
   }
@@ -554,7 +579,7 @@ export class SessionActor {
         reject(new Error(`actor exited while binding: ${e.message ?? e.reason}`));
       });
     });
-    thread.post({ t: 'bind', sessionId: this.record.id, handshake: this.record.handshake, state: this.record.state });
+    thread.post({ t: 'bind', actor: { kind: this.key.kind, key: this.record.id, principal: this.record.principal }, handshake: this.record.handshake, state: this.record.state });
     try {
       await bound;
     } catch (err) {

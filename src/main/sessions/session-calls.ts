@@ -31,24 +31,28 @@ export function isAdminToken(config: Config, token: string | undefined): boolean
 }
 
 export function registerSessionCalls(calls: CallRegistry, host: SessionCallsHost): void {
-  calls.register('session.stats', async (actor) => {
+  calls.register('session.stats', async ({ actor }) => {
     const counts = host.sessionCounts();
-    const r = actor.record;
+    const r = actor?.record;
     return {
       total_sessions: host.sessionTotal(),
       max_concurrent: host.config.sessions.maxSessions,
       active_sessions: counts.active + counts.starting + counts.restarting,
       hibernated_sessions: counts.hibernated,
-      session: {
-        created_at: new Date(r.createdAt).toISOString(),
-        last_activity: new Date(r.lastActivity).toISOString(),
-        active_tasks: actor.queueDepth + (actor.inFlightMethod ? 1 : 0),
-        restarts: r.restarts,
-      },
+      ...(actor &&
+        r && {
+          session: {
+            created_at: new Date(r.createdAt).toISOString(),
+            last_activity: new Date(r.lastActivity).toISOString(),
+            active_tasks: actor.queueDepth + (actor.inFlightMethod ? 1 : 0),
+            restarts: r.restarts,
+          },
+        }),
     };
   });
 
-  calls.register('session.end', async (caller, args) => {
+  calls.register('session.end', async ({ actor: caller }, args) => {
+    if (!caller) throw codedError('FORBIDDEN', 'a stateless request has no session to end: pass its session_id');
     const target = String(args.target ?? '');
     const adminToken = typeof args.adminToken === 'string' ? args.adminToken : undefined;
     if (target === caller.id || target === caller.record.fingerprint) {

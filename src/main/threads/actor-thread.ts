@@ -2,7 +2,7 @@
  * The main thread's handle on one session actor thread (a ThreadHandle): readiness with the tools
  * it registered, renewal between sessions (`recycle`), and the counters the warm pool reads.
  */
-import type { ActorBootData, FromActor, ToActor } from '../../shared/actor-messages.js';
+import type { ActorBootData, FromActor, HandleTool, ToActor } from '../../shared/actor-messages.js';
 import { ThreadHandle, threadEnv, type ThreadExit, type ThreadOptions } from './thread-handle.js';
 
 export type ActorExit = ThreadExit;
@@ -16,6 +16,8 @@ export class ActorThread {
   readonly exited: Promise<ActorExit>;
   /** Tool name → the toolset that registered it, as the thread reported at boot (and renewal). */
   tools: Record<string, string> = {};
+  /** The tools that create, carry or end state handles (from the toolsets' HandleSpecs). */
+  handles: Record<string, HandleTool> = {};
   /** Set by the owner; receives every message after `ready`. */
   onMessage: (m: FromActor) => void = () => {};
   private recycleWaiter: ((ok: boolean) => void) | undefined;
@@ -30,6 +32,7 @@ export class ActorThread {
     this.handle = new ThreadHandle<ToActor, FromActor>(entry, boot, options, 'actor thread');
     this.ready = this.handle.ready.then((m) => {
       this.tools = m.tools;
+      this.handles = m.handles;
     });
     this.ready.catch(() => {}); // observed by the warm pool; a failed boot is an exit too
     this.exited = this.handle.exited;

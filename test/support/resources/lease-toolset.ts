@@ -31,10 +31,14 @@ export default defineToolset({
     };
     server.registerTool(
       'lease_call',
-      { inputSchema: { method: z.string(), args: z.array(z.unknown()).default([]), waitMs: z.number().optional() }, outputSchema: { value: z.unknown() } },
-      async ({ method, args, waitMs }, extra) => {
+      {
+        description: 'Calls a method of the leased counter (leasing one first if needed).',
+        inputSchema: z.object({ method: z.string(), args: z.array(z.unknown()).default([]), waitMs: z.number().optional() }),
+        outputSchema: z.object({ value: z.unknown() }),
+      },
+      async ({ method, args, waitMs }, hctx) => {
         try {
-          const l = await get(extra.signal, waitMs);
+          const l = await get(hctx.mcpReq.signal, waitMs);
           const fn = (l.resource as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!;
           return text(await fn(...args));
         } catch (err) {
@@ -42,10 +46,10 @@ export default defineToolset({
         }
       },
     );
-    server.registerTool('lease_release', { inputSchema: {} }, async () => {
+    server.registerTool('lease_release', { description: 'Releases the lease.', inputSchema: z.object({}) }, async () => {
       await lease?.release();
       lease = undefined;
-      return { content: [{ type: 'text', text: 'released' }] };
+      return { content: [{ type: 'text' as const, text: 'released' }] };
     });
   },
 });

@@ -15,23 +15,34 @@
  *   count toward a worker's heap limit, unlike Buffers) and reports the total retained so far.
  *   Retained memory belongs to this registration (the session's McpServer): it is freed when the
  *   session's server is dropped or its thread ends.
- * - `whoami{}`: `{ sessionId, threadId, seq, executed, inFlight, startedAt, finishedAt }`. `seq` is
- *   the mailbox's arrival stamp (`ctx.requestMeta`, undefined outside the runtime); `executed` is
- *   the number of `whoami` calls this session has executed, this one included, kept in `ctx.state`
- *   so it survives restarts — with strict in-order execution, ordering calls by `seq` orders them
- *   by `executed` too. `inFlight` is how many diagnostics calls were running on this session's
- *   server when this one started (itself included): always 1 where a session's calls run one at a
- *   time, more where they overlap.
+ * - `whoami{}`: `{ actor, sessionId, threadId, seq, executed, inFlight, startedAt, finishedAt }`.
+ *   `actor` is the kind of actor serving the call (session, handle, stateless); `sessionId` the
+ *   2025 session's id (empty otherwise). `seq` is the mailbox's arrival stamp (`ctx.request`,
+ *   undefined outside the runtime); `executed` is the number of `whoami` calls this session or
+ *   handle has executed, this one included, kept in `ctx.state` so it survives restarts (absent on
+ *   the stateless pool) — with strict in-order execution, ordering calls by `seq` orders them by
+ *   `executed` too. `inFlight` is how many diagnostics calls were running on this server when this
+ *   one started (itself included): always 1 where an actor's calls run one at a time, more where
+ *   they overlap (the stateless pool).
  * - `bad_result{kind, chars?}`: returns a result that cannot cross the thread boundary as JSON —
  *   a function, a cycle, a BigInt, a symbol, or (`oversized`) a text of `chars` characters (default
  *   just over the 64 Mi-character outbound limit). The runtime answers such a call with a
  *   RESULT_NOT_TRANSFERABLE JSON-RPC error instead of crashing or sending a mangled result.
+ * - `notify_later{ms, text}`: a 2025 session's server-initiated message (see the tool).
+ * - `publish_event{kind, uri?}`: publishes a list change or resource update on the server's event
+ *   bus (every subscriptions/listen stream that asked for it, every 2025 session).
+ *
+ * State handles (MCP 2026-07-28): `open_handle{}` starts a diagnostics handle (its own actor) and
+ * returns it; every other tool takes an optional `handle` and then runs on that handle's actor
+ * (its mailbox, state, thread); `close_handle{handle}` ends it. Without a handle a 2026 call runs
+ * on the stateless pool.
  */
 import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { defineToolset, type HandlerExtra } from '../types.js';
-import { sessionLogging } from '../logging.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { defineToolset, type HandlerContext } from '../types.js';
+import { declareLogging, notifySession } from '../logging.js';
+import { toolError } from '../tool-error.js';
 
 export const LIMITS = {
   echoChars: 1_000_000,
@@ -41,6 +52,9 @@ export const LIMITS = {
   allocMb: 2_048,
   badResultChars: 128 * 1024 * 1024,
 } as const;
+
+/** The optional argument that carries a diagnostics handle. */
+const handle = z.string().min(1).max(128).optional().describe('A handle from open_handle: run on that handle\'s actor (2026-07-28)');
 
 /** `ctx.state` key of the per-session whoami execution counter. */
 export const EXECUTED_KEY = 'diagnostics.executed';
@@ -76,9 +90,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export const toolset = defineToolset({
   name: 'diagnostics',
-  description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami, notify_later, bad_result)',
+  description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami, notify_later, bad_result, publish_event; handles: open_handle, close_handle)',
+  handles: { argument: 'handle', create: ['open_handle'], destroy: 'close_handle', optional: true, noun: 'diagnostics' },
   register(server, ctx) {
-    const log = sessionLogging(server, ctx, 'diagnostics');
+    declareLogging(server);
     /** Heap retained by `alloc` on behalf of this session. */
     const retained: number[][] = [];
     let inFlight = 0;
@@ -99,19 +114,19 @@ export const toolset = defineToolset({
       'echo',
       {
         description: 'Returns the given text.',
-        inputSchema: { text: z.string().max(LIMITS.echoChars) },
-        outputSchema: { text: z.string() },
+        inputSchema: z.object({ text: z.string().max(LIMITS.echoChars), handle }),
+        outputSchema: z.object({ text: z.string() }),
         annotations: { readOnlyHint: true, idempotentHint: true },
       },
-      tracked(async ({ text }) => ({ content: [{ type: 'text', text }], structuredContent: { text } })),
+      tracked(async ({ text }) => structured({ text })),
     );
 
     server.registerTool(
       'cpu_burn',
       {
         description: `Busy-loops the serving thread for ms milliseconds (at most ${LIMITS.cpuBurnMs}) without yielding; returns the time actually burned.`,
-        inputSchema: { ms: z.number().int().min(0).max(LIMITS.cpuBurnMs) },
-        outputSchema: { requestedMs: z.number(), burnedMs: z.number() },
+        inputSchema: z.object({ ms: z.number().int().min(0).max(LIMITS.cpuBurnMs), handle }),
+        outputSchema: z.object({ requestedMs: z.number(), burnedMs: z.number() }),
         annotations: { readOnlyHint: true },
       },
       tracked(async ({ ms }) => {
@@ -127,13 +142,13 @@ export const toolset = defineToolset({
       'sleep',
       {
         description: `Waits ms milliseconds (at most ${LIMITS.sleepMs}) without blocking the thread; ends early with an error when the request is cancelled or its deadline passes.`,
-        inputSchema: { ms: z.number().int().min(0).max(LIMITS.sleepMs) },
-        outputSchema: { sleptMs: z.number() },
+        inputSchema: z.object({ ms: z.number().int().min(0).max(LIMITS.sleepMs), handle }),
+        outputSchema: z.object({ sleptMs: z.number() }),
         annotations: { readOnlyHint: true },
       },
-      tracked(async ({ ms }, extra) => {
+      tracked(async ({ ms }, hctx: HandlerContext) => {
         const start = Date.now();
-        await sleep(ms, extra.signal);
+        await sleep(ms, hctx.mcpReq.signal);
         return structured({ sleptMs: Date.now() - start });
       }),
     );
@@ -142,7 +157,7 @@ export const toolset = defineToolset({
       'fail',
       {
         description: 'Throws an Error with the given message (the result is an isError tool result).',
-        inputSchema: { message: z.string().min(1).max(LIMITS.failChars) },
+        inputSchema: z.object({ message: z.string().min(1).max(LIMITS.failChars), handle }),
       },
       tracked(async ({ message }): Promise<CallToolResult> => {
         throw new Error(message);
@@ -154,10 +169,11 @@ export const toolset = defineToolset({
       {
         description:
           'Ends the serving thread with process.exit(70). In an actor (worker thread) only that actor dies; in-process it kills the whole server.',
+        inputSchema: z.object({ handle }),
         annotations: { destructiveHint: true },
       },
       () => {
-        ctx.log.warn({ tool: 'crash', sessionId: ctx.sessionId }, 'crash requested: process.exit(70)');
+        ctx.log.warn({ tool: 'crash', actor: ctx.actor.kind }, 'crash requested: process.exit(70)');
         process.exit(70);
       },
     );
@@ -166,6 +182,7 @@ export const toolset = defineToolset({
       'hang',
       {
         description: 'Enters an infinite synchronous loop: the serving thread never yields again.',
+        inputSchema: z.object({ handle }),
         annotations: { destructiveHint: true },
       },
       () => {
@@ -179,8 +196,8 @@ export const toolset = defineToolset({
       'alloc',
       {
         description: `Allocates and retains about mb MiB of V8 heap (at most ${LIMITS.allocMb} per call); returns the total retained by this session so far.`,
-        inputSchema: { mb: z.number().int().min(1).max(LIMITS.allocMb) },
-        outputSchema: { allocatedMb: z.number(), retainedMb: z.number(), heapUsedMb: z.number() },
+        inputSchema: z.object({ mb: z.number().int().min(1).max(LIMITS.allocMb), handle }),
+        outputSchema: z.object({ allocatedMb: z.number(), retainedMb: z.number(), heapUsedMb: z.number() }),
       },
       tracked(async ({ mb }) => {
         for (let i = 0; i < mb; i++) {
@@ -200,25 +217,32 @@ export const toolset = defineToolset({
       {
         description:
           'Reports the serving session and thread, the request\'s mailbox arrival stamp (seq), the per-session execution counter (executed) and timing.',
-        outputSchema: {
+        inputSchema: z.object({ handle }),
+        outputSchema: z.object({
+          actor: z.enum(['session', 'handle', 'stateless']),
           sessionId: z.string(),
           threadId: z.number(),
           seq: z.number().optional(),
-          executed: z.number(),
+          executed: z.number().optional(),
           inFlight: z.number(),
           startedAt: z.number(),
           finishedAt: z.number(),
-        },
+        }),
         annotations: { readOnlyHint: true },
       },
-      tracked(async (extra: HandlerExtra) => {
+      tracked(async (_args: unknown, hctx: HandlerContext) => {
         const startedAt = Date.now();
-        const executed = (ctx.state.get<number>(EXECUTED_KEY) ?? 0) + 1;
-        ctx.state.set(EXECUTED_KEY, executed);
+        const { kind } = ctx.actor;
+        let executed: number | undefined;
+        if (kind !== 'stateless') {
+          executed = (ctx.state.get<number>(EXECUTED_KEY) ?? 0) + 1;
+          ctx.state.set(EXECUTED_KEY, executed);
+        }
         return structured({
-          sessionId: ctx.sessionId,
+          actor: kind,
+          sessionId: kind === 'session' ? ctx.actor.key : '',
           threadId: ctx.threadId,
-          seq: ctx.requestMeta(extra)?.seq,
+          seq: ctx.request(hctx)?.seq,
           executed,
           inFlight,
           startedAt,
@@ -231,10 +255,11 @@ export const toolset = defineToolset({
       'bad_result',
       {
         description: 'Returns a result that cannot be serialized (function, cycle, bigint, symbol) or is oversized, to probe the thread boundary.',
-        inputSchema: {
+        inputSchema: z.object({
           kind: z.enum(['function', 'cycle', 'bigint', 'symbol', 'oversized']),
           chars: z.number().int().min(1).max(LIMITS.badResultChars).optional(),
-        },
+          handle,
+        }),
       },
       tracked(async ({ kind, chars }): Promise<CallToolResult> => {
         const text = `a ${kind} result`;
@@ -260,15 +285,19 @@ export const toolset = defineToolset({
       'notify_later',
       {
         description:
-          'Returns at once, then after ms sends a logging notification (notifications/message) outside any request — a server-initiated message for the standalone GET stream.',
-        inputSchema: { ms: z.number().int().min(0).max(60_000), text: z.string().max(LIMITS.echoChars) },
-        outputSchema: { scheduledInMs: z.number() },
+          'Returns at once, then after ms sends a logging notification (notifications/message) outside any request — a server-initiated message for the standalone GET stream of a 2025 session (2026-07-28 has no such stream).',
+        inputSchema: z.object({ ms: z.number().int().min(0).max(60_000), text: z.string().max(LIMITS.echoChars), handle }),
+        outputSchema: z.object({ scheduledInMs: z.number() }),
       },
       tracked(async ({ ms, text }) => {
+        if (ctx.actor.kind !== 'session') {
+          return toolError('NOT_AVAILABLE', 'notify_later needs a 2025 session: a 2026-07-28 request has no stream outside itself (use publish_event and subscriptions/listen)');
+        }
+        const sessionId = ctx.actor.key;
         // The session owes its client this message: keep the actor awake (no hibernation) until sent.
         const release = ctx.keepAwake();
         const timer = setTimeout(() => {
-          log.notify('info', text).then(release, (err: unknown) => {
+          notifySession(server, sessionId, 'info', 'diagnostics', text).then(release, (err: unknown) => {
             release();
             ctx.log.warn({ err: (err as Error).message }, 'notify_later: the notification could not be sent');
           });
@@ -276,6 +305,54 @@ export const toolset = defineToolset({
         ctx.onStop(() => clearTimeout(timer));
         return structured({ scheduledInMs: ms });
       }),
+    );
+
+    server.registerTool(
+      'publish_event',
+      {
+        description:
+          'Publishes a list change (tools, prompts, resources) or a resource update on the server\'s event bus: every subscriptions/listen stream that asked for it receives it, whichever thread publishes.',
+        inputSchema: z.object({
+          kind: z.enum(['tools_list_changed', 'prompts_list_changed', 'resources_list_changed', 'resource_updated']),
+          uri: z.string().min(1).max(2_048).optional(),
+          handle,
+        }),
+        outputSchema: z.object({ published: z.string() }),
+      },
+      tracked(async ({ kind, uri }) => {
+        if (kind === 'resource_updated') {
+          if (!uri) return toolError('BAD_ARGUMENT', 'a resource_updated event needs the uri of the resource');
+          ctx.events.publish({ kind, uri });
+        } else {
+          ctx.events.publish({ kind });
+        }
+        return structured({ published: kind });
+      }),
+    );
+
+    server.registerTool(
+      'open_handle',
+      {
+        description: 'Starts a diagnostics handle: an actor of its own (mailbox, state, thread) that the other diagnostics tools run on when given it.',
+        inputSchema: z.object({}),
+        outputSchema: z.object({ handle: z.string() }),
+      },
+      tracked(async () => {
+        const h = ctx.actor.handle;
+        if (!h) return toolError('NOT_AVAILABLE', 'handles exist only inside the mcp-actors runtime');
+        return structured({ handle: h });
+      }),
+    );
+
+    server.registerTool(
+      'close_handle',
+      {
+        description: 'Ends a diagnostics handle: its actor stops once this call is answered.',
+        inputSchema: z.object({ handle: z.string().min(1).max(128).describe('The handle open_handle returned') }),
+        outputSchema: z.object({ closed: z.boolean() }),
+      },
+      // The runtime ends a handle's actor once its destroying tool answered without error.
+      tracked(async () => structured({ closed: ctx.actor.kind === 'handle' })),
     );
   },
 });

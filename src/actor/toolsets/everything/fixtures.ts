@@ -1,12 +1,16 @@
 /**
- * Static fixture data for the `everything` toolset: the contents the MCP conformance suite's
- * reference server ("everything-server", pinned @modelcontextprotocol/conformance@0.1.13) serves.
- * The binary payloads below were generated for this project (a 1×1 red RGB PNG and a four-sample
- * silent 16-bit mono 8 kHz PCM WAV); only their kind and MIME type matter to the suite.
+ * Static fixture data for the `everything` toolset: the contents and schemas the MCP conformance
+ * suites (@modelcontextprotocol/conformance 0.1.13 for 2025-era sessions, 0.2.0-alpha.12 for
+ * 2026-07-28) expect of the server under test. The binary payloads below were generated for this
+ * project (a 1×1 red RGB PNG and a four-sample silent 16-bit mono 8 kHz PCM WAV); only their kind
+ * and MIME type matter to the suites.
  */
-import type { ElicitRequestFormParams } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequestFormParams, JsonSchemaType } from '@modelcontextprotocol/server';
 
 type RequestedSchema = ElicitRequestFormParams['requestedSchema'];
+
+/** The `logger` of every `notifications/message` this toolset sends. */
+export const LOGGER = 'everything';
 
 /** A 1×1 red pixel, PNG, base64. */
 export const PNG_1X1_BASE64 =
@@ -27,14 +31,56 @@ export const WATCHED_TEXT = 'Watched resource content';
 /** The JSON Schema 2020-12 dialect URI the `json-schema-2020-12` scenario expects verbatim. */
 export const JSON_SCHEMA_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
 
-/** `$defs` of `json_schema_2020_12_tool`'s advertised input schema. */
-export const ADDRESS_DEF = {
+/**
+ * `json_schema_2020_12_tool`'s input schema, advertised by `tools/list` exactly as written here:
+ * the SEP-1613 keywords 0.1.13 checks (`$schema`, `$defs.address`, `additionalProperties: false`)
+ * plus the SEP-2106 vocabulary 0.2 checks at 2026-07-28 (`$anchor` inside `$defs`, `allOf`/`anyOf`,
+ * `if`/`then`/`else`). `tools/call` validates arguments against it too: a phone or an email is
+ * required, and the phone when `contactMethod` is `phone`, the email otherwise.
+ */
+export const JSON_SCHEMA_2020_12_INPUT = {
+  $schema: JSON_SCHEMA_2020_12,
+  type: 'object',
+  $defs: {
+    address: {
+      $anchor: 'addressDef',
+      type: 'object',
+      properties: { street: { type: 'string' }, city: { type: 'string' } },
+    },
+  },
+  properties: {
+    name: { type: 'string' },
+    address: { $ref: '#/$defs/address' },
+    contactMethod: { type: 'string', enum: ['phone', 'email'] },
+    phone: { type: 'string' },
+    email: { type: 'string' },
+  },
+  allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+  if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+  then: { required: ['phone'] },
+  else: { required: ['email'] },
+  additionalProperties: false,
+} as const satisfies JsonSchemaType;
+
+/**
+ * `test_x_mcp_header`'s input schema (SEP-2243): `region` is mirrored into the `Mcp-Param-Region`
+ * header by 2026-07-28 clients on Streamable HTTP, and the SDK checks header against body.
+ */
+export const X_MCP_HEADER_INPUT = {
   type: 'object',
   properties: {
-    street: { type: 'string', },
-    city: { type: 'string', },
+    region: { type: 'string', 'x-mcp-header': 'Region' },
+    level: { type: 'integer' },
   },
+  required: ['region'],
 } as const;
+
+/** `test_elicitation`'s form: one required free-text answer. */
+export const ELICITATION_RESPONSE_SCHEMA: RequestedSchema = {
+  type: 'object',
+  properties: { response: { type: 'string', description: "User's response" } },
+  required: ['response'],
+};
 
 /** SEP-1034: one field per primitive type, each with a default. */
 export const SEP1034_REQUESTED_SCHEMA: RequestedSchema = {

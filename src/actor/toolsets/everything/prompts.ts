@@ -1,8 +1,8 @@
 /**
  * The conformance fixtures' prompts, and argument completion for `test_prompt_with_arguments`.
+ * (The multi-round-trip prompt `test_input_required_result_prompt` is in input-required.ts.)
  */
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { completable, type GetPromptResult, type McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { PNG_1X1_BASE64 } from './fixtures.js';
 
@@ -18,7 +18,7 @@ export function registerPrompts(server: McpServer): void {
   server.registerPrompt(
     'test_simple_prompt',
     { title: 'Simple Test Prompt', description: 'A simple prompt without arguments' },
-    async () => ({
+    async (): Promise<GetPromptResult> => ({
       messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }],
     }),
   );
@@ -28,15 +28,13 @@ export function registerPrompts(server: McpServer): void {
     {
       title: 'Prompt With Arguments',
       description: 'A prompt with required arguments',
-      argsSchema: {
+      argsSchema: z.object({
         arg1: completable(z.string().describe('First test argument'), noSuggestions),
         arg2: completable(z.string().describe('Second test argument'), noSuggestions),
-      },
+      }),
     },
-    async ({ arg1, arg2 }) => ({
-      messages: [
-        { role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } },
-      ],
+    async ({ arg1, arg2 }): Promise<GetPromptResult> => ({
+      messages: [{ role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }],
     }),
   );
 
@@ -45,9 +43,9 @@ export function registerPrompts(server: McpServer): void {
     {
       title: 'Prompt With Embedded Resource',
       description: 'A prompt that includes an embedded resource',
-      argsSchema: { resourceUri: z.string().describe('URI of the resource to embed') },
+      argsSchema: z.object({ resourceUri: z.string().describe('URI of the resource to embed') }),
     },
-    async ({ resourceUri }) => ({
+    async ({ resourceUri }): Promise<GetPromptResult> => ({
       messages: [
         {
           role: 'user',
@@ -64,7 +62,7 @@ export function registerPrompts(server: McpServer): void {
   server.registerPrompt(
     'test_prompt_with_image',
     { title: 'Prompt With Image', description: 'A prompt that includes image content' },
-    async () => ({
+    async (): Promise<GetPromptResult> => ({
       messages: [
         { role: 'user', content: { type: 'image', data: PNG_1X1_BASE64, mimeType: 'image/png' } },
         { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },

@@ -1,13 +1,21 @@
 /**
- * Inside a session: the exchange clients this session leases, its time budget per call, and the
+ * Inside an actor thread: the exchange clients it leases, the time budget of each call, and the
  * mapping of whatever went wrong to one classified error.
  *
+ * The actor is a 2025-era MCP session, a trading session's handle (MCP 2026-07-28), or a thread of
+ * the stateless pool, which serves many callers' requests at once:
  * - Public clients are leased per venue (exchange, market type, sandbox) and kept while the
- *   session's actor lives; a lease that was lost (its host died, its client was evicted) is
- *   replaced on the next call, transparently. A call that was in flight when it was lost fails.
- * - Account clients are leased per account: a dedicated instance for this session, never shared.
- *   Before the first one of a venue, the venue's public client is leased and its markets loaded,
- *   so the credentialed client (placed on the same host) copies them instead of loading them.
+ *   actor's incarnation lives — on a stateless thread too: they hold no secrets and their
+ *   instances are shared by every lessee anyway. A lease that was lost (its host died, its client
+ *   was evicted) is replaced on the next call, transparently. A call that was in flight when it
+ *   was lost fails.
+ * - Account clients are leased per account: a dedicated instance for this session (or handle),
+ *   never shared, and never on a stateless thread. Before the first one of a venue, the venue's
+ *   public client is leased and its markets loaded, so the credentialed client (placed on the same
+ *   host) copies them instead of loading them.
+ * - What the caller may use (exchanges, accounts: the `ccxt.info` runtime call) is kept for the
+ *   incarnation by a 2025 session only (its accounts are bound at initialize); a handle or a
+ *   stateless thread asks once per request, so nothing of one request's caller outlives it there.
  * - Every wait is bounded by the request's deadline (minus a margin, so the tool answers with a
  *   classified TIMEOUT before the runtime answers DEADLINE_EXCEEDED).
  */
@@ -15,24 +23,34 @@ import type { LeaseService, ResourceLease } from '../../../actor/lease-client.js
 import type { AccountApi, PublicApi } from '../host/factory.js';
 import { CCXT_ERROR_CODES, CcxtError, ccxtError, type CcxtFailure } from '../shared/errors.js';
 import { CCXT_KIND, INFO_CALL, venueKey, type AccountInfo, type AccountSpec, type CcxtInfo, type MarketType, type PublicSpec } from '../shared/spec.js';
-import type { HandlerExtra, ToolsetContext } from '../../../actor/toolsets/types.js';
+import type { HandlerContext, ToolsetContext } from '../../../actor/toolsets/types.js';
 import type { RemoteObject } from '../../../shared/rpc.js';
+import { CodedError } from '../../../shared/errors.js';
 
 /** The tool answers this long before the runtime's own deadline. */
 export const DEADLINE_MARGIN_MS = 300;
 /** Backstop deadline of one call on a leased client (the budget race normally fires first). */
 const CALL_BACKSTOP_MS = 120_000;
+/** A request the runtime knows nothing of gets this long. */
+const DEFAULT_BUDGET_MS = 15_000;
+/** Longest timer Node accepts (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** One request's time budget (and what it learned of its caller, asked at most once). */
 export interface Budget {
   readonly deadlineAt: number;
   readonly signal: AbortSignal;
   remaining(): number;
+  /** The `ccxt.info` answer of this request, when an actor that does not keep it asked for it. */
+  info?: Promise<CcxtInfo>;
 }
 
-export function budgetOf(ctx: ToolsetContext, extra: HandlerExtra): Budget {
-  const meta = ctx.requestMeta(extra);
-  const deadlineAt = (meta?.deadlineAt ?? Date.now() + 15_000) - DEADLINE_MARGIN_MS;
-  return { deadlineAt, signal: extra.signal, remaining: () => deadlineAt - Date.now() };
+export function budgetOf(ctx: ToolsetContext, hctx: HandlerContext): Budget {
+  const d = ctx.request(hctx)?.deadlineAt;
+  // No deadline at all (Infinity): the call backstop bounds it instead.
+  const end = d === undefined ? Date.now() + DEFAULT_BUDGET_MS : Number.isFinite(d) ? d : Date.now() + CALL_BACKSTOP_MS;
+  const deadlineAt = end - DEADLINE_MARGIN_MS;
+  return { deadlineAt, signal: hctx.mcpReq.signal, remaining: () => deadlineAt - Date.now() };
 }
 
 /** `p`, unless the budget runs out or the request is cancelled first. */
@@ -43,7 +61,7 @@ export function within<T>(p: Promise<T>, budget: Budget, what: string): Promise<
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(ccxtError('TIMEOUT', `the tool deadline passed while waiting for ${what}`, true)), ms);
+    timer = setTimeout(() => reject(ccxtError('TIMEOUT', `the tool deadline passed while waiting for ${what}`, true)), Math.min(ms, MAX_TIMER_MS));
     onAbort = () => reject(ccxtError('TIMEOUT', `the request was cancelled or its deadline passed while waiting for ${what}`, true));
     if (budget.signal.aborted) onAbort();
     else budget.signal.addEventListener('abort', onAbort, { once: true });
@@ -62,6 +80,7 @@ const INFRA: Record<string, boolean> = {
   TIMEOUT: true,
   POOL_CLOSED: false,
   LEASE_CANCELLED: false,
+  HANDLE_REQUIRED: false,
 };
 
 export type Failure = CcxtFailure | { code: string; message: string; retryable: boolean; cause?: string };
@@ -107,8 +126,9 @@ export interface Venue {
   sandbox: boolean;
 }
 
-/** This session's exchange clients. */
+/** The exchange clients of one actor incarnation (a session's, a handle's, or a stateless thread's). */
 export class Clients {
+  /** Kept by a 2025 session's actor only (see the header). */
   private info: CcxtInfo | undefined;
   private readonly publics = new Map<string, Promise<ResourceLease<PublicApi>>>();
   private readonly accounts = new Map<string, Promise<ResourceLease<AccountApi>>>();
@@ -123,13 +143,28 @@ export class Clients {
     return l;
   }
 
-  /** What this session may use (exchanges, accounts); asked once per actor incarnation. */
+  /**
+   * What the caller may use (exchanges, accounts): asked once per incarnation by a 2025 session,
+   * once per request elsewhere (a handle's accounts are bound per request; a stateless thread
+   * serves many callers).
+   */
   async about(budget: Budget): Promise<CcxtInfo> {
     if (this.info) return this.info;
     const rt = this.ctx.service<RuntimeService>('runtime');
     if (!rt) throw ccxtError('INTERNAL', 'the ccxt toolset runs only inside the mcp-actors runtime (no runtime service)');
-    this.info = (await within(rt.call(INFO_CALL, {}), budget, 'the server\'s exchange list')) as CcxtInfo;
-    return this.info;
+    if (this.ctx.actor.kind === 'session') {
+      this.info = (await within(rt.call(INFO_CALL, {}), budget, 'the server\'s exchange list')) as CcxtInfo;
+      return this.info;
+    }
+    budget.info ??= rt.call(INFO_CALL, {}) as Promise<CcxtInfo>;
+    return within(budget.info, budget, 'the server\'s exchange list');
+  }
+
+  /** Account clients belong to a trading session: never to a stateless thread. */
+  private needSession(): void {
+    if (this.ctx.actor.kind === 'stateless') {
+      throw new CodedError('HANDLE_REQUIRED', 'account tools act in a trading session: call create_session first and pass the session_id it returns');
+    }
   }
 
   /** The venue a public tool's arguments name, checked against the allowlist. */
@@ -143,6 +178,7 @@ export class Clients {
   }
 
   async account(name: string, budget: Budget): Promise<AccountInfo> {
+    this.needSession();
     const info = await this.about(budget);
     const a = info.accounts.find((x) => x.name === name);
     if (a) return a;
@@ -156,9 +192,17 @@ export class Clients {
     spec: PublicSpec | AccountSpec,
     budget: Budget,
   ): Promise<RemoteObject<T>> {
+    const what = `a ${spec.role === 'public' ? venueKey(spec) : `"${spec.account}"`} exchange client`;
     const held = map.get(key);
     if (held) {
-      const l = await held.catch(() => undefined);
+      // Possibly still being acquired by another request (a stateless thread serves many at once):
+      // wait for it within this request's own budget; if that acquisition failed, try anew.
+      let l: ResourceLease<T> | undefined;
+      try {
+        l = await within(held, budget, what);
+      } catch (err) {
+        if (budget.signal.aborted || budget.remaining() <= 0) throw err;
+      }
       if (l && !l.isLost) return l.resource;
       if (map.get(key) === held) map.delete(key);
     }
@@ -169,7 +213,7 @@ export class Clients {
       (l) => void l.lost.then(() => map.get(key) === pending && map.delete(key)),
       () => map.get(key) === pending && map.delete(key),
     );
-    return (await within(pending, budget, `a ${spec.role === 'public' ? venueKey(spec) : `"${spec.account}"`} exchange client`)).resource;
+    return (await within(pending, budget, what)).resource;
   }
 
   /**
@@ -195,6 +239,7 @@ export class Clients {
   }
 
   async accountClient(a: AccountInfo, budget: Budget): Promise<RemoteObject<AccountApi>> {
+    this.needSession();
     const held = this.accounts.get(a.name);
     if (!held) {
       // Markets first, in the venue's shared public client on the same host: copied, not reloaded.

@@ -1,11 +1,19 @@
 /**
- * `ccxt`: crypto exchange tools. ccxt itself never runs in a session thread: every call goes to a
+ * `ccxt`: crypto exchange tools. ccxt itself never runs in an actor thread: every call goes to a
  * leased client in an exchange-host thread (src/integrations/ccxt/host).
  *
  * Public market data (shared clients, short-lived cache): list_exchanges, describe_exchange,
  * get_markets, get_ticker, get_tickers, get_order_book, get_ohlcv, get_trades.
  * Accounts (a dedicated credentialed client per session and account): list_accounts,
  * get_balance, get_open_orders, get_order, get_my_trades, create_order, cancel_order.
+ *
+ * Trading sessions (state handles, MCP 2026-07-28): every tool takes `session_id`, the handle the
+ * `session` toolset's `create_session` returns (noun "trading session"). The account tools need
+ * one on 2026-07-28 (the runtime answers HANDLE_REQUIRED without it) and run on that handle's
+ * actor, whose accounts the main thread binds; the market-data tools also run without one, on the
+ * stateless pool, where only the shared public clients are kept between requests. A 2025-era MCP
+ * session is itself the trading session: there `session_id` may be omitted and everything runs
+ * in the session's actor as before.
  *
  * Credentials are never tool arguments: a tool names an account the server (or this session's
  * HTTP client, at initialize) configured. Results are JSON text plus `structuredContent`.
@@ -16,16 +24,16 @@
  * that tells whether it happened (by the client order id every create_order carries).
  */
 import { randomBytes } from 'node:crypto';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { defineToolset, type HandlerExtra, type ToolsetContext } from '../../../actor/toolsets/types.js';
-import { args, LIMITS, out } from './schemas.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { defineToolset, type HandlerContext, type ToolsetContext } from '../../../actor/toolsets/types.js';
+import { input as args, LIMITS, output as out, PUBLIC_TOOLS, SESSION_ARG } from './schemas.js';
 import { budgetOf, Clients, failureOf, within, writeFailureOf, type Budget, type Failure, type Venue } from './clients.js';
 import { ccxtError } from '../shared/errors.js';
 import { toolError } from '../../../actor/toolsets/tool-error.js';
 import type { AccountInfo } from '../shared/spec.js';
 
 function ok<T extends Record<string, unknown>>(value: T): CallToolResult & { structuredContent: T } {
-  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
+  return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], structuredContent: value };
 }
 
 function fail(f: Failure & Record<string, unknown>): CallToolResult {
@@ -44,9 +52,9 @@ type Handler<A> = (a: A, budget: Budget) => Promise<CallToolResult>;
 
 /** Runs a read tool: any failure becomes a classified isError result. */
 function read<A>(ctx: ToolsetContext, fn: Handler<A>) {
-  return async (a: A, extra: HandlerExtra): Promise<CallToolResult> => {
+  return async (a: A, hctx: HandlerContext): Promise<CallToolResult> => {
     try {
-      return await fn(a, budgetOf(ctx, extra));
+      return await fn(a, budgetOf(ctx, hctx));
     } catch (err) {
       return fail(failureOf(err) as Failure & Record<string, unknown>);
     }
@@ -58,7 +66,10 @@ export const toolset = defineToolset({
   description: 'Crypto exchange market data and trading through ccxt (clients in exchange-host threads)',
   instructions:
     'Exchange tools (ccxt). Accounts are named, never given keys: use list_accounts. Errors are JSON with a stable "code" and "retryable". ' +
-    'If create_order or cancel_order answers UNKNOWN_OUTCOME, do not repeat it: call the get_order it names to learn whether it happened.',
+    'If create_order or cancel_order answers UNKNOWN_OUTCOME, do not repeat it: call the get_order it names to learn whether it happened. ' +
+    'Without an MCP session (protocol 2026-07-28), call create_session first and pass its session_id to the account tools ' +
+    '(list_accounts, get_balance, orders, trades); the market-data tools work with or without it.',
+  handles: { argument: SESSION_ARG, create: ['create_session'], optional: PUBLIC_TOOLS, noun: 'trading session' },
   register(server, ctx) {
     const clients = new Clients(ctx);
     const ro = { readOnlyHint: true, openWorldHint: true } as const;
@@ -163,7 +174,7 @@ export const toolset = defineToolset({
     server.registerTool(
       'list_accounts',
       {
-        description: 'The exchange accounts this session may use (names and venues, never credentials).',
+        description: 'The exchange accounts this trading session may use (names and venues, never credentials).',
         inputSchema: args.list_accounts,
         outputSchema: out.list_accounts,
         annotations: { readOnlyHint: true },
@@ -226,8 +237,8 @@ export const toolset = defineToolset({
         outputSchema: out.create_order,
         annotations: { destructiveHint: true, idempotentHint: false, openWorldHint: true },
       },
-      async (x, extra) => {
-        const b = budgetOf(ctx, extra);
+      async (x, hctx) => {
+        const b = budgetOf(ctx, hctx);
         const clientOrderId = x.client_order_id ?? newClientOrderId();
         let a: AccountInfo;
         let c: Awaited<ReturnType<typeof acct>>['c'];
@@ -249,7 +260,7 @@ export const toolset = defineToolset({
           if (f.code !== 'UNKNOWN_OUTCOME') return fail({ ...f, client_order_id: clientOrderId });
           return fail({
             ...f,
-            message: `create_order on account "${a.name}" (${x.symbol}, client order id "${clientOrderId}"): ${f.message}. Reconcile first: call get_order with this client_order_id — if it exists the order was placed; only if it answers ORDER_NOT_FOUND place it again (with the same client_order_id, so a duplicate is refused).`,
+            message: `create_order on account "${a.name}" (${x.symbol}, client order id "${clientOrderId}"): ${f.message}. Reconcile first: call get_order with this client_order_id (in the same trading session) — if it exists the order was placed; only if it answers ORDER_NOT_FOUND place it again (with the same client_order_id, so a duplicate is refused).`,
             client_order_id: clientOrderId,
             reconcile: { tool: 'get_order', arguments: { account: a.name, symbol: x.symbol, client_order_id: clientOrderId } },
           });
@@ -265,8 +276,8 @@ export const toolset = defineToolset({
         outputSchema: out.cancel_order,
         annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
       },
-      async (x, extra) => {
-        const b = budgetOf(ctx, extra);
+      async (x, hctx) => {
+        const b = budgetOf(ctx, hctx);
         let a: AccountInfo;
         let c: Awaited<ReturnType<typeof acct>>['c'];
         try {
@@ -284,7 +295,7 @@ export const toolset = defineToolset({
           const lookup = x.id !== undefined ? { id: x.id } : { client_order_id: x.client_order_id };
           return fail({
             ...f,
-            message: `cancel_order on account "${a.name}" (${x.symbol}): ${f.message}. Check the order's status with get_order before doing anything else.`,
+            message: `cancel_order on account "${a.name}" (${x.symbol}): ${f.message}. Check the order's status with get_order (in the same trading session) before doing anything else.`,
             reconcile: { tool: 'get_order', arguments: { account: a.name, symbol: x.symbol, ...lookup } },
           });
         }

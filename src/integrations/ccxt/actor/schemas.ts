@@ -1,6 +1,9 @@
 /**
  * The ccxt tools' argument and result schemas. Every argument is bounded (string lengths, list
  * sizes, page sizes), so no call can ask for a response of unbounded size.
+ *
+ * `args` and `out` are the raw shapes (also used by the benchmark baseline); `input` and `output`
+ * are what the toolset registers: `z.object`s, every input with the `session_id` handle argument.
  */
 import { z } from 'zod';
 import { ACCOUNT_NAME, EXCHANGE_ID, MARKET_TYPES } from '../shared/spec.js';
@@ -202,3 +205,68 @@ export const out = {
   create_order: { ...accountOut, order: orderOut },
   cancel_order: { ...accountOut, order: orderOut },
 } as const;
+
+/* ---------- the tools' schemas as registered (SDK v2: z.object), with the trading-session handle ---------- */
+
+/**
+ * The handle argument every ccxt tool takes (the `session` toolset's `create_session` mints it; see
+ * HandleSpec). Optional in the schema: a 2025 MCP session is itself the trading session.
+ */
+export const SESSION_ARG = 'session_id';
+
+const handle = z.string().min(1).max(128).optional();
+
+/** Account tools: they act in one trading session (its accounts, its dedicated clients). */
+const useSession = {
+  [SESSION_ARG]: handle.describe(
+    'The trading session this call acts in: the session_id that create_session returned. Required on MCP 2026-07-28; ' +
+      'in a 2025-era MCP session it may be omitted (the MCP session is the trading session).',
+  ),
+} as const;
+
+/** Public market-data tools: a trading session is optional. */
+const optionalSession = {
+  [SESSION_ARG]: handle.describe(
+    'Optional: a trading session (the session_id create_session returned) to run this call in. ' +
+      'Without it the call runs statelessly on shared public exchange clients; the answer is the same.',
+  ),
+} as const;
+
+export const input = {
+  list_exchanges: z.object({ ...args.list_exchanges, ...optionalSession }),
+  describe_exchange: z.object({ ...args.describe_exchange, ...optionalSession }),
+  get_markets: z.object({ ...args.get_markets, ...optionalSession }),
+  get_ticker: z.object({ ...args.get_ticker, ...optionalSession }),
+  get_tickers: z.object({ ...args.get_tickers, ...optionalSession }),
+  get_order_book: z.object({ ...args.get_order_book, ...optionalSession }),
+  get_ohlcv: z.object({ ...args.get_ohlcv, ...optionalSession }),
+  get_trades: z.object({ ...args.get_trades, ...optionalSession }),
+  list_accounts: z.object({ ...args.list_accounts, ...useSession }),
+  get_balance: z.object({ ...args.get_balance, ...useSession }),
+  get_open_orders: z.object({ ...args.get_open_orders, ...useSession }),
+  get_order: z.object({ ...args.get_order, ...useSession }),
+  get_my_trades: z.object({ ...args.get_my_trades, ...useSession }),
+  create_order: z.object({ ...args.create_order, ...useSession }),
+  cancel_order: z.object({ ...args.cancel_order, ...useSession }),
+} as const;
+
+export const output = {
+  list_exchanges: z.object(out.list_exchanges),
+  describe_exchange: z.object(out.describe_exchange),
+  get_markets: z.object(out.get_markets),
+  get_ticker: z.object(out.get_ticker),
+  get_tickers: z.object(out.get_tickers),
+  get_order_book: z.object(out.get_order_book),
+  get_ohlcv: z.object(out.get_ohlcv),
+  get_trades: z.object(out.get_trades),
+  list_accounts: z.object(out.list_accounts),
+  get_balance: z.object(out.get_balance),
+  get_open_orders: z.object(out.get_open_orders),
+  get_order: z.object(out.get_order),
+  get_my_trades: z.object(out.get_my_trades),
+  create_order: z.object(out.create_order),
+  cancel_order: z.object(out.cancel_order),
+} as const;
+
+/** The tools that also run without a trading session (statelessly on MCP 2026-07-28). */
+export const PUBLIC_TOOLS = ['list_exchanges', 'describe_exchange', 'get_markets', 'get_ticker', 'get_tickers', 'get_order_book', 'get_ohlcv', 'get_trades'] as const;

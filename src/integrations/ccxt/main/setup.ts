@@ -85,9 +85,9 @@ export async function setup(rt: IntegrationContext): Promise<void> {
   void kind.startHosts().catch((err: unknown) => rt.log.error({ err: (err as Error).message }, 'exchange hosts could not start'));
 
   const defaultExchange = c.defaultExchange ?? c.exchanges[0]!;
-  rt.registerCall(INFO_CALL, async (actor) => {
-    const sid = actor.id;
-    const principal = actor.record.principal;
+  rt.registerCall(INFO_CALL, async (caller) => {
+    const sid = caller.key.id;
+    const principal = caller.principal;
     const info: CcxtInfo = {
       exchanges: c.exchanges,
       defaultExchange,
@@ -103,6 +103,8 @@ export async function setup(rt: IntegrationContext): Promise<void> {
   // Credentials sent by a new session's HTTP client (X-Ccxt-Accounts at initialize) bind to it alone.
   rt.onSession({
     created: (record, headers) => accounts.bindSession(record.id, record.principal, headers),
+    // MCP 2026-07-28: every request to a handle carries its client's headers; a header present rebinds.
+    request: (record, headers) => accounts.bindSession(record.id, record.principal, headers),
     ended: (record) => accounts.unbindSession(record.id),
   });
   rt.log.info(

@@ -1,5 +1,8 @@
 /**
- * A session's computer: one lease on the `computer` resource kind, kept across calls.
+ * A session's computer: one lease on the `computer` resource kind, kept across calls. The session
+ * is the actor's: a 2025-era MCP session, or a computer-use session handle (MCP 2026-07-28) —
+ * never a thread of the stateless pool, which keeps nothing across requests (a stateless
+ * run_cua_task leases a computer with `leaseComputer` for that call only).
  *
  * Lost computers (its Xvfb died or was killed, it failed a health check, the remote connection
  * dropped): the first call that finds out fails with COMPUTER_LOST — nothing of that call was
@@ -7,7 +10,7 @@
  * fresh computer. Silently continuing on a fresh, blank screen would make a click or a typed line
  * land somewhere the caller never looked.
  *
- * The lease ends with the session (end, hibernation, crash: the runtime releases it) or at
+ * The lease ends with the session (end, cleanup_session, hibernation, crash: the runtime releases it) or at
  * `release()`; the pool resets the computer before anyone else gets it.
  */
 import { CodedError } from '../../../shared/errors.js';
@@ -133,7 +136,7 @@ export class LeasedComputer implements Computer {
   }
 }
 
-/** Leases one more computer (for run_multi_cua_tasks), with the deadlines every lease gets. */
+/** Leases one more computer (run_multi_cua_tasks; a stateless call's own), with the deadlines every lease gets. */
 export async function leaseComputer(leases: LeaseService, opts: { signal?: AbortSignal; waitMs: number }): Promise<LeasedComputer> {
   const lease = await leases.acquire<ComputerApi>(COMPUTER_KIND, {}, {
     signal: opts.signal,
@@ -182,6 +185,9 @@ export class SessionComputer {
    * if the computer was lost since the last call.
    */
   async get(opts: { signal?: AbortSignal; waitMs: number }): Promise<LeasedComputer> {
+    if (this.ctx.actor.kind === 'stateless') {
+      throw new ToolError('HANDLE_REQUIRED', "a session's computer needs a session: call create_session first and pass the session_id it returns");
+    }
     const cur = this.current;
     if (cur?.lost) {
       this.current = undefined;

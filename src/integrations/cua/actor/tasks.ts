@@ -1,13 +1,15 @@
 /**
  * Running agent tasks for run_cua_task and run_multi_cua_tasks: the agent loop
- * (resources/cua/agent) runs here, in the session's thread, against leased computers over RPC.
+ * (src/integrations/cua/actor/agent) runs here, in the actor's thread, against leased computers
+ * over RPC.
  *
- * Several tasks: a small work queue. Worker 0 drives the session's own computer; with
- * `concurrent`, up to maxComputers − 1 more workers each lease a computer of their own (waiting
- * like any lease) and take tasks from the queue until it is empty — so extra tasks wait for a
- * computer, results come back in task order, and one task's failure (even its computer dying)
- * touches no other task. Extra computers go back to the pool (and are reset) when the call ends;
- * waits still pending then are abandoned.
+ * Several tasks: a small work queue. Worker 0 drives the session's own computer — or, on a
+ * stateless call (no session), one it leases for this call like the others; with `concurrent`,
+ * up to maxComputers − 1 more workers each lease a computer of their own (waiting like any lease)
+ * and take tasks from the queue until it is empty — so extra tasks wait for a computer, results
+ * come back in task order, and one task's failure (even its computer dying) touches no other task.
+ * Computers leased for the call go back to the pool (and are reset) before it answers; waits still
+ * pending then are abandoned.
  */
 import { runAgentTask, type AgentResult, type AgentStatus, type AgentStep } from './agent/index.js';
 import type { CuaModelSettings, CuaSettings } from '../shared/lease-api.js';
@@ -71,7 +73,8 @@ export async function runTask(index: number, task: string, computer: LeasedCompu
 export interface MultiOptions extends TaskRunOptions {
   tasks: string[];
   concurrent: boolean;
-  session: SessionComputer;
+  /** The session's computer, for worker 0; undefined on a stateless call (worker 0 leases one too). */
+  session: SessionComputer | undefined;
   /** Leases one more computer (waiting at most `waitMs`, abandoned when `signal` aborts). */
   leaseExtra(signal: AbortSignal, waitMs: number): Promise<LeasedComputer>;
   /** Notes for the result (e.g. a lost or replaced session computer). */
@@ -93,7 +96,9 @@ export async function runTasks(o: MultiOptions): Promise<TaskOutcome[]> {
   let lastLeaseError: unknown;
 
   /** A worker: a computer (the session's, or one of its own) and tasks from the queue until none is left. */
-  const worker = async (own: boolean) => {
+  const worker = async (first: boolean) => {
+    const session = first ? o.session : undefined;
+    const own = session !== undefined;
     let computer: LeasedComputer | undefined;
     try {
       for (;;) {
@@ -102,11 +107,11 @@ export async function runTasks(o: MultiOptions): Promise<TaskOutcome[]> {
           const waitMs = Math.min(o.settings.waitTimeoutMs, timeLeft(o.deadlineAt));
           if (waitMs <= 0) return;
           try {
-            if (own) {
-              computer = await o.session.get({ signal: o.signal, waitMs }).catch((err: unknown) => {
+            if (session) {
+              computer = await session.get({ signal: o.signal, waitMs }).catch((err: unknown) => {
                 if (!(err instanceof ToolError && err.code === 'COMPUTER_LOST')) throw err;
                 o.notes.push(err.message);
-                return o.session.get({ signal: o.signal, waitMs }); // the loss is reported; a fresh one
+                return session.get({ signal: o.signal, waitMs }); // the loss is reported; a fresh one
               });
             } else {
               computer = await o.leaseExtra(AbortSignal.any([o.signal, stopWaiting.signal]), waitMs);
@@ -122,7 +127,7 @@ export async function runTasks(o: MultiOptions): Promise<TaskOutcome[]> {
         outcomes[i] = outcome;
         if (computer.lost || (outcome.status === 'error' && /COMPUTER_DEAD/.test(outcome.error ?? ''))) {
           outcome.error = `${outcome.error ?? 'the computer was lost'} (its computer ${computer.id} was lost${own ? '; this session gets a fresh one' : ''})`;
-          if (own) await o.session.forget(computer);
+          if (session) await session.forget(computer);
           else await computer.lease.release();
           computer = undefined;
         }
