@@ -40,7 +40,8 @@ const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
 /** A header value as the sender meant it: `=?base64?…?=` decoded; undefined when that encoding is broken. */
 export function decodeHeaderValue(raw: string): string | undefined {
   const value = raw.trim();
-  if (!value.startsWith('=?base64?')) return value;
+  // Only a value both opened and closed by the markers is encoded; anything else is literal.
+  if (!(value.startsWith('=?base64?') && value.endsWith('?=') && value.length >= 11)) return value;
   const m = SENTINEL.exec(value);
   if (!m || m[1]!.length % 4 !== 0) return undefined;
   const bytes = Buffer.from(m[1]!, 'base64');

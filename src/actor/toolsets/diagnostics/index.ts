@@ -3,8 +3,8 @@
  *
  * - `echo{text}`: returns the text.
  * - `cpu_burn{ms}`: busy-loops the thread for `ms` (≤ 60 000) and reports how long it burned.
- * - `sleep{ms}`: waits `ms` (≤ 600 000); ends early with an error when `extra.signal` aborts
- *   (cancellation or deadline).
+ * - `sleep{ms}`: waits `ms` (≤ 600 000) and reports the serving thread; ends early with an error
+ *   when `hctx.mcpReq.signal` aborts (cancellation or deadline).
  * - `fail{message}`: throws; the SDK turns that into an `isError` tool result.
  * - `crash{}`: `process.exit(70)`. Inside an actor's worker thread this ends only that thread.
  *   **In-process (the baseline server, stdio, anything on the main thread) it kills the whole
@@ -143,13 +143,13 @@ export const toolset = defineToolset({
       {
         description: `Waits ms milliseconds (at most ${LIMITS.sleepMs}) without blocking the thread; ends early with an error when the request is cancelled or its deadline passes.`,
         inputSchema: z.object({ ms: z.number().int().min(0).max(LIMITS.sleepMs), handle }),
-        outputSchema: z.object({ sleptMs: z.number() }),
+        outputSchema: z.object({ sleptMs: z.number(), threadId: z.number() }),
         annotations: { readOnlyHint: true },
       },
       tracked(async ({ ms }, hctx: HandlerContext) => {
         const start = Date.now();
         await sleep(ms, hctx.mcpReq.signal);
-        return structured({ sleptMs: Date.now() - start });
+        return structured({ sleptMs: Date.now() - start, threadId: ctx.threadId });
       }),
     );
 

@@ -1,0 +1,153 @@
+/**
+ * The stateless pool through the real server: MCP 2026-07-28 requests without a handle run on a
+ * few long-lived threads, many at once, each isolated from the others' faults — a hung request
+ * is answered at its deadline and its thread replaced, a crash fails only the requests on its
+ * thread, a CPU-bound request stalls no other thread, the queue is bounded (503 + Retry-After),
+ * and a client that goes away cancels its request.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type ServerProcess } from '../support/server.js';
+import { modernTool, type RawResponse } from '../support/mcp-http.js';
+import { metric, waitFor } from '../support/wait.js';
+
+let server: ServerProcess;
+
+beforeAll(async () => {
+  server = await startServer({
+    toolsets: ['diagnostics'],
+    config: {
+      stateless: { threads: 3, concurrency: 8, maxQueue: 4 },
+      sessions: { toolTimeoutsMs: { hang: 1_000 }, deadlineGraceMs: 500 },
+    },
+  });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+function ok(r: RawResponse): any {
+  expect(r.status, r.text).toBe(200);
+  expect(r.json.error, r.text).toBeUndefined();
+  expect(r.json.result.isError, r.text).not.toBe(true);
+  return r.json.result.structuredContent;
+}
+
+const call = (name: string, args: Record<string, unknown> = {}, signal?: AbortSignal) => modernTool(server.url, name, args, signal ? { signal } : {});
+
+/** Calls echo in a loop until `stop()`; returns what it saw. */
+function bystander() {
+  let running = true;
+  const errors: string[] = [];
+  let calls = 0;
+  const done = (async () => {
+    while (running) {
+      const r = await call('echo', { text: `b${calls}` }).catch((e: Error) => ({ status: 0, text: e.message, json: undefined }) as unknown as RawResponse);
+      if (r.status !== 200 || r.json?.result?.structuredContent?.text !== `b${calls}`) errors.push(r.text.slice(0, 300));
+      calls++;
+    }
+  })();
+  return {
+    get calls() {
+      return calls;
+    },
+    stop: async () => {
+      running = false;
+      await done;
+      return errors;
+    },
+  };
+}
+
+describe('the stateless pool (MCP 2026-07-28 requests without a handle)', () => {
+  it('runs many requests at once on a few threads', async () => {
+    const t0 = Date.now();
+    const results = (await Promise.all(Array.from({ length: 12 }, () => call('sleep', { ms: 800 })))).map(ok);
+    expect(Date.now() - t0).toBeLessThan(2_400); // 12 × 800 ms one after another would be 9.6 s
+    const threads = new Set(results.map((r) => r.threadId));
+    expect(threads.size).toBeGreaterThan(1);
+    expect(threads.size).toBeLessThanOrEqual(3);
+  });
+
+  it('answers a hung request at its deadline and replaces its thread; other requests keep flowing', async () => {
+    const others = bystander();
+    const killedBefore = await metric(server, 'mcp_actors_stateless_thread_exits_total', 'reason="killed"');
+    const t0 = Date.now();
+    const hung = await call('hang');
+    const answeredAfter = Date.now() - t0;
+    expect(hung.status).toBe(200);
+    expect(hung.json.error.data.code).toBe('DEADLINE_EXCEEDED');
+    expect(answeredAfter).toBeGreaterThanOrEqual(950);
+    expect(answeredAfter).toBeLessThan(2_000 + 1_000);
+    await waitFor('the hung thread to be replaced', async () => (await metric(server, 'mcp_actors_stateless_thread_exits_total', 'reason="killed"')) > killedBefore);
+    await waitFor('the pool to be whole again', async () => (await metric(server, 'mcp_actors_stateless', 'kind="threads"')) === 3);
+    const seen = others.calls;
+    await waitFor('the bystander to keep going', () => others.calls > seen + 20);
+    expect(await others.stop()).toEqual([]);
+    expect(ok(await call('echo', { text: 'after' })).text).toBe('after');
+  });
+
+  it('fails only the requests in flight on a crashed thread, each with an error; the rest complete', async () => {
+    // Fill the threads with sleeps, then crash one of them.
+    const sleeps = Array.from({ length: 9 }, () => call('sleep', { ms: 1_500 }));
+    await waitFor('the sleeps to run', async () => (await metric(server, 'mcp_actors_stateless', 'kind="running"')) >= 9);
+    const crash = await call('crash');
+    expect(crash.json.error.data.code).toBe('POOL_THREAD_CRASHED');
+    expect(crash.json.error.message).toMatch(/other threads were not affected/);
+    const results = await Promise.all(sleeps);
+    const failed = results.filter((r) => r.json.error);
+    const done = results.filter((r) => !r.json.error).map(ok);
+    expect(done.length).toBeGreaterThanOrEqual(5); // the two other threads' share
+    expect(failed.length).toBeLessThanOrEqual(4);
+    for (const f of failed) expect(f.json.error.data.code).toBe('POOL_THREAD_CRASHED');
+    await waitFor('the pool to be whole again', async () => (await metric(server, 'mcp_actors_stateless', 'kind="threads"')) === 3);
+    expect(ok(await call('echo', { text: 'still here' })).text).toBe('still here');
+  });
+
+  it('lets a CPU-bound request stall no request on another thread', async () => {
+    const burn = call('cpu_burn', { ms: 2_000 });
+    await waitFor('the burn to run', async () => (await metric(server, 'mcp_actors_stateless', 'kind="running"')) >= 1);
+    const latencies: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t = Date.now();
+      ok(await call('echo', { text: 'quick' }));
+      latencies.push(Date.now() - t);
+    }
+    expect(Math.max(...latencies)).toBeLessThan(1_000);
+    expect(ok(await burn).burnedMs).toBeGreaterThanOrEqual(1_990);
+  });
+
+  it('answers 503 with Retry-After beyond the queue bound, and takes requests again once there is room', async () => {
+    const strict = await startServer({ toolsets: ['diagnostics'], config: { stateless: { threads: 1, concurrency: 1, maxQueue: 1 } } });
+    try {
+      const first = modernTool(strict.url, 'sleep', { ms: 1_000 });
+      await waitFor('the first to run', async () => (await metric(strict, 'mcp_actors_stateless', 'kind="running"')) === 1);
+      const second = modernTool(strict.url, 'sleep', { ms: 10 });
+      await waitFor('the second to wait', async () => (await metric(strict, 'mcp_actors_stateless', 'kind="queued"')) === 1);
+      const third = await modernTool(strict.url, 'echo', { text: 'x' });
+      expect(third.status).toBe(503);
+      expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(third.json.error.data.code).toBe('SERVER_BUSY');
+      expect(third.json.id).toBeDefined();
+      expect(ok(await first).sleptMs).toBeGreaterThanOrEqual(990);
+      ok(await second);
+      expect(ok(await modernTool(strict.url, 'echo', { text: 'y' })).text).toBe('y');
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('cancels a request whose client closes the response', async () => {
+    const cancelledBefore = await metric(server, 'mcp_actors_request_duration_seconds_count', 'outcome="REQUEST_CANCELLED"');
+    const controller = new AbortController();
+    const pending = call('sleep', { ms: 60_000 }, controller.signal).catch((e: Error) => e);
+    await waitFor('the sleep to run', async () => (await metric(server, 'mcp_actors_stateless', 'kind="running"')) >= 1);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await waitFor('the request to be cancelled and its handler to stop', async () => {
+      const cancelled = await metric(server, 'mcp_actors_request_duration_seconds_count', 'outcome="REQUEST_CANCELLED"');
+      const running = await metric(server, 'mcp_actors_stateless', 'kind="running"');
+      return cancelled > cancelledBefore && running === 0;
+    });
+  });
+});
