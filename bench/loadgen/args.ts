@@ -42,6 +42,9 @@ Load:
   --seed <int>           seed for the scenario mix (default 1)
   --timeout <ms>         per-call timeout; also bounds each initialize (default 30000)
   --header <k:v>         extra HTTP header on every request, repeatable (e.g. "authorization: Bearer x")
+  --protocol-version <v> the MCP revision to speak (default 2025-11-25). 2026-07-28 sends
+                         self-contained requests: no sessions (--sessions only groups the
+                         callers), the per-request _meta envelope and the standard headers
   --http-client <raw|node>
                          HTTP client for http:// targets: "raw" (default), a lean HTTP/1.1
                          client on keep-alive sockets that costs about a third of the CPU per
@@ -105,6 +108,7 @@ export function parseBenchArgs(argv: string[]): ParsedBench {
         timeout: { type: 'string' },
         header: { type: 'string', multiple: true },
         'http-client': { type: 'string' },
+        'protocol-version': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -219,6 +223,12 @@ export function parseBenchArgs(argv: string[]): ParsedBench {
     if (client !== 'raw' && client !== 'node') throw new UsageError(`--http-client must be raw or node (got "${client}")`);
     if (o.url === undefined) throw new UsageError('--http-client only applies to --url');
     o.httpClient = client;
+  }
+  const version = values['protocol-version'];
+  if (version !== undefined) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(version)) throw new UsageError(`--protocol-version must be a revision date like 2026-07-28 (got "${version}")`);
+    if (version >= '2026-07-28' && o.url === undefined) throw new UsageError('--protocol-version 2026-07-28 (sessionless) applies to --url only');
+    o.protocolVersion = version;
   }
   if (values.verbose) o.verbose = true;
   return { help: false, options: o, json: values.json === true };

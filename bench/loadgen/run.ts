@@ -8,7 +8,7 @@
  * in-flight ones finish and count. Warm-up calls are made before the measured phase (drained
  * before it starts) and appear in no statistic except `warmup`.
  */
-import { HttpDriver } from './session.js';
+import { HttpDriver, isModernVersion } from './session.js';
 import { prepareCalls, validateMix, weightedPicker, type MixEntry, type PreparedCall } from './scenario.js';
 import type { BenchSession, CallError, Driver } from './session.js';
 import { bump, round3, Samples, summarizeShort, type LatencySummary, type ShortLatencySummary } from './stats.js';
@@ -50,7 +50,11 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** stdio: forward the child's stderr to ours. */
   verbose?: boolean;
-  /** MCP protocol version to request (default "2025-11-25"). */
+  /**
+   * MCP protocol version (default "2025-11-25"). "2026-07-28" (or later) sends self-contained
+   * requests instead: no sessions, the per-request `_meta` envelope and the standard headers;
+   * `sessions` then only spreads the callers.
+   */
   protocolVersion?: string;
   /** How many sessions are initialized at once (HTTP; default 8). */
   sessionOpenParallelism?: number;
@@ -344,7 +348,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   } catch (err) {
     throw new LoadOptionsError((err as Error).message);
   }
-  const prepared = prepareCalls(n.mix);
+  const modern = options.protocolVersion !== undefined && isModernVersion(options.protocolVersion) ? { protocolVersion: options.protocolVersion } : undefined;
+  if (modern && options.url === undefined) throw new LoadOptionsError('protocol revision 2026-07-28 and later is supported over HTTP only');
+  const prepared = prepareCalls(n.mix, modern);
   const weights = n.mix.map((e) => e.weight);
   const slots = new Set(prepared.map((c) => c.tool)).size;
   const signal = options.signal;

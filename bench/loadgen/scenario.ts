@@ -23,6 +23,15 @@ export interface PreparedCall {
   readonly prefix: string;
 }
 
+/** The per-request envelope of an MCP 2026-07-28 request (`params._meta`). */
+export function modernMeta(protocolVersion: string): Record<string, unknown> {
+  return {
+    'io.modelcontextprotocol/protocolVersion': protocolVersion,
+    'io.modelcontextprotocol/clientCapabilities': {},
+    'io.modelcontextprotocol/clientInfo': { name: 'mcp-actors-bench', version: '0.1.0' },
+  };
+}
+
 export class ScenarioError extends Error {}
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -73,7 +82,8 @@ export function loadScenarioFile(path: string): Required<MixEntry>[] {
   return validateMix(doc.mix, `${path}: mix`);
 }
 
-export function prepareCalls(mix: Required<MixEntry>[]): PreparedCall[] {
+/** The calls of a mix with their bodies serialized up to the id; `modern` adds the 2026-07-28 envelope. */
+export function prepareCalls(mix: Required<MixEntry>[], modern?: { protocolVersion: string }): PreparedCall[] {
   const slots = new Map<string, number>();
   return mix.map((e) => {
     let slot = slots.get(e.tool);
@@ -87,6 +97,7 @@ export function prepareCalls(mix: Required<MixEntry>[]): PreparedCall[] {
       prefix: `{"jsonrpc":"2.0","method":"tools/call","params":${JSON.stringify({
         name: e.tool,
         arguments: e.args,
+        ...(modern && { _meta: modernMeta(modern.protocolVersion) }),
       })},"id":`,
     };
   });

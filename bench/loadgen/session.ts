@@ -6,11 +6,17 @@
  * `notifications/initialized`, then `tools/call` with `Mcp-Session-Id` and
  * `MCP-Protocol-Version` headers; DELETE the session at the end.
  */
+import { modernMeta } from './scenario.js';
 import { createHttpClient, type HttpClientKind } from './http-client.js';
 import type { HttpClient, HttpOutcome, JsonRpcMessage } from './reply.js';
 import type { PreparedCall } from './scenario.js';
 
 export const PROTOCOL_VERSION = '2025-11-25';
+
+/** Whether a revision is of the per-request era (MCP 2026-07-28 and later: no sessions). */
+export function isModernVersion(v: string): boolean {
+  return v >= '2026-07-28';
+}
 export const CLIENT_INFO = { name: 'mcp-actors-bench', version: '0.1.0' } as const;
 
 /** A failed call: its kind (tool_error, rpc_-32602, http_404, timeout…) and what the server said, if anything. */
@@ -155,6 +161,49 @@ class HttpSession implements BenchSession {
   }
 }
 
+/**
+ * A caller group of MCP 2026-07-28 requests: each request carries its envelope (in the prepared
+ * body) and the standard headers — MCP-Protocol-Version, Mcp-Method, Mcp-Name — per tool, built
+ * once so clients can reuse their serialization.
+ */
+class ModernHttpSession implements BenchSession {
+  private nextId = 1;
+  private readonly headersByTool = new Map<string, Readonly<Record<string, string>>>();
+
+  constructor(
+    private readonly client: HttpClient,
+    private readonly base: Readonly<Record<string, string>>,
+    private readonly protocolVersion: string,
+  ) {}
+
+  private headersFor(method: string, name?: string): Readonly<Record<string, string>> {
+    const key = `${method}\0${name ?? ''}`;
+    let h = this.headersByTool.get(key);
+    if (!h) {
+      h = { ...this.base, 'mcp-protocol-version': this.protocolVersion, 'mcp-method': method, ...(name !== undefined && { 'mcp-name': name }) };
+      this.headersByTool.set(key, h);
+    }
+    return h;
+  }
+
+  call(c: PreparedCall, timeoutMs: number): Promise<CallError | null> {
+    const id = this.nextId++;
+    return this.client
+      .exchange({ method: 'POST', headers: this.headersFor('tools/call', c.tool), body: `${c.prefix}${id}}`, expectId: id, timeoutMs })
+      .then(outcomeError);
+  }
+
+  listTools(timeoutMs: number): Promise<string[] | CallError> {
+    return listAllTools(async (body) => {
+      const msg = JSON.parse(body) as { id: string; params: Record<string, unknown> };
+      msg.params._meta = modernMeta(this.protocolVersion);
+      const o = await this.client.exchange({ method: 'POST', headers: this.headersFor('tools/list'), body: JSON.stringify(msg), expectId: msg.id, timeoutMs });
+      if (!o.ok) return { kind: o.kind, ...(o.detail ? { message: o.detail } : {}) };
+      return o.message ?? { kind: 'bad_response', message: 'no JSON-RPC response' };
+    });
+  }
+}
+
 export interface HttpDriverOptions {
   url: string;
   headers?: Record<string, string>;
@@ -190,6 +239,7 @@ export class HttpDriver implements Driver {
   }
 
   async open(count: number, timeoutMs: number): Promise<OpenedSessions> {
+    if (isModernVersion(this.protocolVersion)) return this.openModern(count);
     const slots: (HttpSession | undefined)[] = new Array(count);
     const createMs: number[] = [];
     const errors: Record<string, number> = {};
@@ -209,6 +259,12 @@ export class HttpDriver implements Driver {
     await Promise.all(Array.from({ length: Math.min(count, this.openParallelism) }, worker));
     const sessions = slots.filter((s): s is HttpSession => s !== undefined);
     return { sessions, createMs, errors };
+  }
+
+  /** MCP 2026-07-28: nothing to open; a "session" is a caller group sending self-contained requests. */
+  private openModern(count: number): OpenedSessions {
+    const sessions = Array.from({ length: count }, () => new ModernHttpSession(this.client, this.baseHeaders, this.protocolVersion));
+    return { sessions, createMs: [], errors: {} };
   }
 
   private async openOne(timeoutMs: number): Promise<{ session: HttpSession; ms: number } | { kind: string }> {

@@ -6,6 +6,7 @@ import { ccxtScenario } from './ccxt.js';
 import { cua } from './cua.js';
 import { echo } from './echo.js';
 import { memory } from './memory.js';
+import { modern } from './modern.js';
 import { noisyNeighbour } from './noisy-neighbour.js';
 import { reactivation } from './reactivation.js';
 import { runaway } from './runaway.js';
@@ -13,6 +14,6 @@ import { sessionCreation } from './session-creation.js';
 import { stdio } from './stdio.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory, ccxtScenario, cua];
+export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory, modern, ccxtScenario, cua];
 
 export type { Scenario, ScenarioContext, ScenarioOutput, ScenarioResult, Metric, Goal, Cell, Figure, NotMeasured } from './types.js';

@@ -270,7 +270,14 @@ export const configSchema = z
     cacheHints: z
       .partialRecord(
         z.enum(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']),
-        z.object({ ttlMs: z.number().int().min(0).optional(), cacheScope: z.enum(['public', 'private']).optional() }).strict(),
+        z
+          .object({
+            /** How long a client may use the result without asking again (0: revalidate every time). */
+            ttlMs: z.number().int().min(0).optional(),
+            /** `public`: shareable across callers (only for results that do not depend on who asks); `private`: this caller's. */
+            cacheScope: z.enum(['public', 'private']).optional(),
+          })
+          .strict(),
       )
       .default({}),
 

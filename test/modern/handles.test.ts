@@ -99,9 +99,9 @@ describe('state handles (MCP 2026-07-28)', () => {
     const { id: _f, ...f } = foreign.json;
     const { id: _u, ...u } = unknown.json;
     expect(f).toEqual(u);
-    // Anonymous callers are another principal too.
+    // Without credentials there is no principal to own anything: refused before any routing.
     const anonymous = await modernTool(server.url, 'whoami', { handle: h });
-    expect(anonymous.json.result.structuredContent.code).toBe('UNKNOWN_HANDLE');
+    expect(anonymous.status).toBe(401);
     expect(ok(await call('whoami', { handle: h }, ALICE)).executed).toBe(2);
   });
 

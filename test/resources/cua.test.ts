@@ -534,6 +534,8 @@ describe('cua toolset: hibernation, idle computers, configuration', () => {
         [
           'computer_click', 'computer_cursor_position', 'computer_double_click', 'computer_drag', 'computer_key', 'computer_move',
           'computer_screen_size', 'computer_scroll', 'computer_type', 'run_cua_task', 'run_multi_cua_tasks', 'screenshot_cua',
+          // cua brings the session toolset: it creates the session_id handles 2026-07-28 clients pass.
+          'create_session', 'get_session_stats', 'cleanup_session',
         ].sort(),
       );
     } finally {

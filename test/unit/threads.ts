@@ -21,6 +21,10 @@ export const UNIT_BOOT: ActorBootData = {
   logLevel: 'warn',
   stateMaxBytes: 1 << 20,
   nice: 0,
+  requestStateKey: 'unit-test-request-state-key-0123456789',
+  requestStateTtlSeconds: 300,
+  cacheHints: {},
+  handleLifetime: '30 minutes',
 };
 
 /** A new actor thread on the compiled session worker. */
