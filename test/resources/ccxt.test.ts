@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binanceOverrides, startFakeExchange, type FakeExchange, type FaultSpec } from '../support/fake-exchange/index.js';
-import { initializeRequest, request, send } from '../support/mcp-http.js';
+import { initializeRequest, modernTool, request, send } from '../support/mcp-http.js';
 import { ROOT, startServer, type ServerProcess } from '../support/server.js';
 import { metric, waitFor } from '../support/wait.js';
 
@@ -353,6 +353,29 @@ describe('ccxt toolset through the real server', () => {
     expect(refused.error.message).toContain('no account named "carol" is available to this session');
     // Nothing of the header shows in any answer.
     expect(seen.some((t) => t.includes(header))).toBe(false);
+  });
+
+  it('MCP 2026-07-28: binds X-Ccxt-Accounts per request to a session handle; account tools need the handle, market data does not', async () => {
+    const header = Buffer.from(JSON.stringify({ name: 'carol', exchange: 'binance', ...CAROL })).toString('base64');
+    const withHeader = { token: TOKENS.ops, headers: { 'x-ccxt-accounts': header } };
+    const created = await modernTool(server.url, 'create_session', {}, withHeader);
+    const sessionId = created.json.result.structuredContent.session_id as string;
+    expect(sessionId).toMatch(/^h_/);
+    const balance = await modernTool(server.url, 'get_balance', { account: 'carol', session_id: sessionId }, withHeader);
+    expect(balance.json.result.isError, balance.text).not.toBe(true);
+    expect(JSON.stringify(balance.json.result.structuredContent)).toContain('777');
+    expect(fx.log.filter((e) => e.path === '/api/v3/account').at(-1)).toMatchObject({ apiKey: CAROL.apiKey, signatureValid: true });
+
+    // A handle created without the header has no such account; a call without a handle is told what to do.
+    const plain = (await modernTool(server.url, 'create_session', {}, { token: TOKENS.ops })).json.result.structuredContent.session_id as string;
+    const refused = await modernTool(server.url, 'get_balance', { account: 'carol', session_id: plain }, { token: TOKENS.ops });
+    expect(refused.json.result.isError).toBe(true);
+    const stateless = await modernTool(server.url, 'get_balance', { account: 'carol' }, withHeader);
+    expect(stateless.json.result.structuredContent.code).toBe('HANDLE_REQUIRED');
+    // Market data needs no handle.
+    const ticker = await modernTool(server.url, 'get_ticker', { symbol: 'BTC/USDT' }, { token: TOKENS.ops });
+    expect(ticker.json.result.structuredContent.ticker.last).toBe(65_000);
+    for (const r of [created, balance, refused, stateless, ticker]) expect(r.text.includes(header)).toBe(false);
   });
 
   it('maps every fake failure to its stable code, through the real server', async () => {
