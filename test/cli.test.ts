@@ -2,13 +2,13 @@
  * The CLI as a user runs it: flags, env fallbacks, config file, toolset names and paths.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/main/config.js';
 import { CLI, ROOT, startServer } from './support/server.js';
-import { callTool, openSession, send, request, structured } from './support/mcp-http.js';
+import { callTool, modernTool, openSession, send, request, structured } from './support/mcp-http.js';
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
@@ -21,22 +21,27 @@ describe('CLI', () => {
     for (const name of ['everything', 'diagnostics', 'session', 'ccxt', 'cua']) expect(r.stdout).toContain(name);
   });
 
-  it('a toolset file outside the package works with ctx.z; one importing zod itself fails the start with exit 2 and says what to do', async () => {
+  it("the README's greeter works as written, from a file outside the package (ctx.z), in both eras; one importing zod itself fails the start with exit 2 and says what to do", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-outside-'));
     try {
+      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const code = /```js\n(\/\/ greeter\.mjs\n[\s\S]*?)```/.exec(readme)?.[1];
+      expect(code, 'the README has a greeter.mjs block').toBeDefined();
       const good = join(dir, 'greeter.mjs');
-      writeFileSync(
-        good,
-        `export default { name: 'greeter', register(server, ctx) {
-  const { z } = ctx;
-  server.registerTool('greet', { inputSchema: { name: z.string() } }, async ({ name }) => ({ content: [{ type: 'text', text: 'hello ' + name }] }));
-} };\n`,
-      );
+      writeFileSync(good, code!);
       const server = await startServer({ args: ['--toolsets', good] });
       try {
+        // 2025: the session is the state.
         const s = await openSession(server.url);
-        const r = await callTool(server.url, s, 'greet', { name: 'there' });
-        expect(r.json.result.content[0].text).toBe('hello there');
+        expect((await callTool(server.url, s, 'greet', { name: 'there' })).json.result.content[0].text).toBe('hello there (#1)');
+        expect((await callTool(server.url, s, 'greet', { name: 'again' })).json.result.content[0].text).toBe('hello again (#2)');
+        // 2026-07-28: a handle carries it.
+        const id = (await modernTool(server.url, 'open_greeter')).json.result.structuredContent.greeter_id;
+        expect((await modernTool(server.url, 'greet', { name: 'ada', greeter_id: id })).json.result.content[0].text).toBe('hello ada (#1)');
+        expect((await modernTool(server.url, 'greet', { name: 'bob', greeter_id: id })).json.result.content[0].text).toBe('hello bob (#2)');
+        const without = await modernTool(server.url, 'greet', { name: 'eve' });
+        expect(without.json.result.structuredContent.code).toBe('HANDLE_REQUIRED');
+        expect(without.json.result.content[0].text).toMatch(/open_greeter/);
       } finally {
         await server.stop();
       }
@@ -94,7 +99,7 @@ describe('CLI', () => {
 export default {
   name: 'greeter',
   register(server, ctx) {
-    server.registerTool('greet', { inputSchema: { name: z.string() }, outputSchema: { greeting: z.string(), thread: z.number() } },
+    server.registerTool('greet', { description: 'Greets.', inputSchema: z.object({ name: z.string() }), outputSchema: z.object({ greeting: z.string(), thread: z.number() }) },
       async ({ name }) => ({ content: [{ type: 'text', text: 'hi ' + name }], structuredContent: { greeting: 'hi ' + name + (ctx.config.suffix ?? ''), thread: ctx.threadId } }));
   },
 };\n`,
