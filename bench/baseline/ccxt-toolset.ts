@@ -1,6 +1,7 @@
 /**
  * The benchmark baseline's ccxt toolset: the public market-data tools of `src/integrations/ccxt/actor`
- * (same names, same argument and result schemas) implemented the way a single-process SDK
+ * (same names, same argument and result schemas — `session_id` is accepted and, with no trading
+ * sessions here, ignored) implemented the way a single-process SDK
  * server would — ccxt imported into the server's only thread, one shared ccxt instance per
  * venue (exchange, market type, sandbox) with its markets loaded once, and the same cache
  * (src/integrations/ccxt/host/cache.ts, same TTLs: coalescing only when they are 0), so the comparison
@@ -13,12 +14,13 @@
  * Used as a toolset path: `node dist/bench/baseline/cli.js --toolsets dist/bench/baseline/ccxt-toolset.js,diagnostics`.
  */
 import ccxt from 'ccxt';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { TtlCache } from '../../src/integrations/ccxt/host/cache.js';
 import { classifyError } from '../../src/integrations/ccxt/shared/errors.js';
 import { venueKey, type MarketType } from '../../src/integrations/ccxt/shared/spec.js';
-import { args, out } from '../../src/integrations/ccxt/actor/schemas.js';
+import { input, output } from '../../src/integrations/ccxt/actor/schemas.js';
 import { defineToolset } from '../../src/actor/toolsets/types.js';
+import { toolError } from '../../src/actor/toolsets/tool-error.js';
 import { levels, num, str, ticker, type Dict } from '../../src/integrations/ccxt/shared/shape.js';
 
 interface BenchCcxtConfig {
@@ -70,8 +72,6 @@ function client(v: Venue): Client {
   return c;
 }
 
-
-
 function venueOf(a: { exchange?: string; market_type?: MarketType; sandbox?: boolean }): Venue {
   return { exchange: a.exchange ?? cfg.exchange, marketType: a.market_type ?? 'spot', sandbox: a.sandbox ?? false };
 }
@@ -80,15 +80,17 @@ function ok<T extends Record<string, unknown>>(value: T): CallToolResult & { str
   return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
 }
 
+/** The runtime's ccxt tool error: the classified failure as text and structuredContent (actor/toolsets/tool-error.ts). */
 function fail(err: unknown): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify(classifyError(err)) }] };
+  const { code, message, retryable, ...details } = classifyError(err);
+  return toolError(code, message, retryable, details);
 }
 
 export const toolset = defineToolset({
   name: 'ccxt',
   description: 'ccxt market data, in-process (benchmark baseline)',
   register(server) {
-    server.registerTool('get_ticker', { inputSchema: args.get_ticker, outputSchema: out.get_ticker }, async (a) => {
+    server.registerTool('get_ticker', { inputSchema: input.get_ticker, outputSchema: output.get_ticker }, async (a) => {
       try {
         const v = venueOf(a);
         const c = client(v);
@@ -99,7 +101,7 @@ export const toolset = defineToolset({
         return fail(err);
       }
     });
-    server.registerTool('get_order_book', { inputSchema: args.get_order_book, outputSchema: out.get_order_book }, async (a) => {
+    server.registerTool('get_order_book', { inputSchema: input.get_order_book, outputSchema: output.get_order_book }, async (a) => {
       try {
         const v = venueOf(a);
         const c = client(v);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The benchmark baseline as a process of its own: the SDK's in-process Streamable HTTP server
- * (`startBaselineServer`) on a port, with toolsets loaded by name.
+ * The benchmark baseline as a process of its own: the SDK v2's own Streamable HTTP serving
+ * (`startBaselineServer`: 2025-era sessions and MCP 2026-07-28 requests, one thread) on a port,
+ * with toolsets loaded by name (or path).
  *
  *   node dist/bench/baseline/cli.js [--host 127.0.0.1] [--port 0] [--toolsets diagnostics] [--log-level warn]
  *

@@ -3,8 +3,7 @@
  * streams resumable (priming events, `closeSSEStream` polling, Last-Event-ID replay). Bounded: the
  * oldest events are dropped past `maxEvents`, so a long benchmark session cannot grow it forever.
  */
-import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
 
 export class InMemoryEventStore implements EventStore {
   /** Insertion-ordered, so iteration order is event order. */

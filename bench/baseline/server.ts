@@ -1,22 +1,29 @@
 /**
- * The benchmark's baseline: the MCP TypeScript SDK's own Streamable HTTP server, in one process on
- * one thread, serving the same toolsets as the actor runtime. It is what a competent developer
- * writes with the SDK: a node:http server, one `StreamableHTTPServerTransport` + `McpServer` per
- * session (the SDK forbids sharing a server between transports), sessions keyed by the
- * transport's session id, an in-memory event store for resumability, and Host/Origin checks
- * against DNS rebinding.
+ * The benchmark's baseline: the MCP TypeScript SDK's own Streamable HTTP serving (v2), in one
+ * process on one thread, serving the same toolsets as the actor runtime in both protocol eras. It
+ * is what a competent developer writes with the SDK (after its dual-era conformance server):
  *
- * Everything shares the main thread: a `cpu_burn` or `hang` stalls every session, and `crash`
- * (`process.exit`) takes the whole server down. That is the point of the comparison.
+ * - one node:http server, Host/Origin checks against DNS rebinding, a 4 MiB body limit;
+ * - each POST body classified with the SDK's `classifyInboundRequest`: MCP 2026-07-28 requests
+ *   (and the rejections of its validation ladder) go to one `createMcpHandler` — stateless
+ *   serving, a fresh McpServer from the factory per request — behind `toNodeHandler`;
+ * - 2025-era traffic (initialize, Mcp-Session-Id, GET, DELETE) goes to sessionful
+ *   `NodeStreamableHTTPServerTransport`s, one McpServer per session (the SDK forbids sharing a
+ *   server between transports), with an in-memory event store for resumability;
+ * - server events (`ctx.events.publish`) go to one InMemoryServerEventBus, which feeds every
+ *   `subscriptions/listen` stream (the handler's) and every live 2025 session.
+ *
+ * The toolsets see the runtime's semantics (context.ts: sessions, state handles, requestState).
+ * Everything shares the main thread: a `cpu_burn` or `hang` stalls every session and request, and
+ * `crash` (`process.exit`) takes the whole server down. That is the point of the comparison.
  */
-import { randomUUID } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
+import { classifyInboundRequest, createMcpHandler, isInitializeRequest, type McpServer } from '@modelcontextprotocol/server';
 import type { Toolset } from '../../src/actor/toolsets/types.js';
-import { BaselineSession, stderrLogger, type LogLevel } from './context.js';
+import { BaselineHost, stderrLogger, type LogLevel, type ModernRequest, type SessionBinding } from './context.js';
 import { InMemoryEventStore } from './event-store.js';
 
 export interface BaselineServerOptions {
@@ -37,6 +44,10 @@ export interface BaselineServerOptions {
   allowedHostnames?: string[];
   /** Toolset log level (stderr). Default `info`. */
   logLevel?: LogLevel;
+  /** The deadline `ctx.request()` reports (not enforced). Default 15 000 ms. */
+  requestTimeoutMs?: number;
+  /** A 2026 state handle without calls this long ends (0: never). Default 30 minutes. */
+  handleIdleTimeoutMs?: number;
 }
 
 export interface BaselineServer {
@@ -48,9 +59,9 @@ export interface BaselineServer {
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  binding: SessionBinding;
+  transport: NodeStreamableHTTPServerTransport;
   server: McpServer;
-  context: BaselineSession;
 }
 
 class HttpError extends Error {
@@ -63,14 +74,12 @@ class HttpError extends Error {
   }
 }
 
-function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  res.writeHead(status, { 'Content-Type': 'application/json' }).end(
-    JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }),
-  );
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
@@ -106,9 +115,23 @@ export async function startBaselineServer(options: BaselineServerOptions): Promi
     logLevel = 'info',
   } = options;
   const allowed = new Set(allowedHostnames.map((h) => h.toLowerCase()));
-  const instructions = toolsets.map((t) => t.instructions).filter((s): s is string => Boolean(s));
+  const log = stderrLogger(logLevel, { component: 'baseline' });
+  const runtime = new BaselineHost({ toolsets, config, logLevel, requestTimeoutMs: options.requestTimeoutMs, handleIdleTimeoutMs: options.handleIdleTimeoutMs });
+  await runtime.init();
   const sessions = new Map<string, Session>();
-  const log = stderrLogger(logLevel, () => ({ component: 'baseline' }));
+
+  // 2026-07-28: the SDK's stateless serving. Its factory runs once per HTTP request, inside
+  // `modernRequests.run(request, …)` below: that is how the request's routing (this file parsed
+  // the body to classify it, so it knows the tool and its arguments: stateless, a live handle, a
+  // new handle) reaches the server built for it. AsyncLocalStorage, because toNodeHandler builds
+  // the web Request itself and the factory sees nothing else of the request.
+  const modernRequests = new AsyncLocalStorage<ModernRequest>();
+  const modern = createMcpHandler(() => runtime.createServer(modernRequests.getStore() ?? runtime.route(undefined)), {
+    legacy: 'reject',
+    bus: runtime.bus,
+    onerror: (err) => log.debug({ err: err.message }, 'modern request'),
+  });
+  const serveModern = toNodeHandler(modern, { onerror: (err) => log.error({ err: err.stack }, 'modern request failed') });
 
   /** DNS-rebinding protection: Host must name a loopback host; Origin, when sent, too. */
   const isAllowedRequest = (req: IncomingMessage): boolean => {
@@ -126,34 +149,39 @@ export async function startBaselineServer(options: BaselineServerOptions): Promi
   };
 
   const createSession = async (): Promise<Session> => {
-    const context = new BaselineSession(logLevel);
-    const server = new McpServer(
-      { name: 'mcp-actors-baseline', version: '0.1.0' },
-      instructions.length > 0 ? { instructions: instructions.join('\n\n') } : undefined,
-    );
-    for (const toolset of toolsets) await toolset.register(server, context.contextFor(toolset, config[toolset.name] ?? {}));
-
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+    const binding = runtime.newSession();
+    const server = await runtime.createServer(binding);
+    let unsubscribe = () => {};
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: () => binding.id,
       eventStore: new InMemoryEventStore(eventStoreMaxEvents),
       retryInterval: sseRetryMs,
       onsessioninitialized: (sessionId) => {
-        context.bind(sessionId);
         sessions.set(sessionId, session);
+        runtime.opened(binding);
+        unsubscribe = runtime.bus.subscribe((event) => {
+          binding.deliver(server, event).catch((err: unknown) => log.debug({ err: (err as Error).message }, 'a server event could not reach a session'));
+        });
       },
     });
-    const session: Session = { transport, server, context };
-    // Set before connect(): Protocol chains its own close handling after ours.
+    const session: Session = { binding, transport, server };
+    // Set before connect(): Protocol chains its own close handling (and the toolsets' onStop hooks) after ours.
     transport.onclose = () => {
-      if (context.sessionId !== undefined) sessions.delete(context.sessionId);
-      void context.stop();
+      unsubscribe();
+      sessions.delete(binding.id);
+      runtime.closed(binding);
+      binding.session.onEnd = () => {};
+      binding.session.end();
     };
+    // A session that ends itself (the session toolset's cleanup_session) closes once answered.
+    binding.session.onEnd = () => void transport.close();
     await server.connect(transport);
-    context.stampArrivals(transport);
+    binding.stamp(transport);
     return session;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const receivedAt = Date.now();
     if (!isAllowedRequest(req)) {
       sendJsonRpcError(res, 403, -32000, 'Forbidden: Host or Origin not allowed');
       return;
@@ -165,13 +193,29 @@ export async function startBaselineServer(options: BaselineServerOptions): Promi
     }
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
-      res.setHeader('Allow', 'GET, POST, DELETE');
-      sendJsonRpcError(res, 405, -32000, 'Method not allowed');
+      sendJsonRpcError(res, 405, -32000, 'Method not allowed', { Allow: 'GET, POST, DELETE' });
       return;
     }
 
     const sessionId = header(req, 'mcp-session-id');
     const body = method === 'POST' ? await readJsonBody(req) : undefined;
+
+    if (method === 'POST') {
+      const inbound = classifyInboundRequest({
+        httpMethod: method,
+        protocolVersionHeader: header(req, 'mcp-protocol-version'),
+        mcpMethodHeader: header(req, 'mcp-method'),
+        mcpNameHeader: header(req, 'mcp-name'),
+        body,
+      });
+      // 2026-07-28 (and the ladder's rejections of what claims it): stateless, whatever Mcp-Session-Id says.
+      if (inbound.kind !== 'legacy') {
+        const routed = runtime.route(inbound.kind === 'modern' ? inbound.message : undefined, receivedAt);
+        res.once('close', () => routed.finish());
+        await modernRequests.run(routed, () => serveModern(req, res, body));
+        return;
+      }
+    }
 
     if (sessionId !== undefined) {
       const session = sessions.get(sessionId);
@@ -182,8 +226,12 @@ export async function startBaselineServer(options: BaselineServerOptions): Promi
       await session.transport.handleRequest(req, res, body);
       return;
     }
-
-    if (method === 'POST' && isInitializeRequest(body)) {
+    // 2025 sessions only: a server that serves 2026-07-28 statelessly has no GET stream or DELETE without one.
+    if (method !== 'POST') {
+      sendJsonRpcError(res, 405, -32000, 'Method not allowed: GET and DELETE need the Mcp-Session-Id of a 2025-era session', { Allow: 'POST' });
+      return;
+    }
+    if (isInitializeRequest(body)) {
       const session = await createSession();
       await session.transport.handleRequest(req, res, body);
       // A rejected initialize never gets a session id: drop what was built for it.
@@ -219,8 +267,10 @@ export async function startBaselineServer(options: BaselineServerOptions): Promi
     url: `http://${urlHost}:${address.port}${path}`,
     close() {
       closing ??= (async () => {
+        await modern.close();
         await Promise.allSettled([...sessions.values()].map((s) => s.server.close()));
         sessions.clear();
+        runtime.endHandles();
         await new Promise<void>((resolve) => {
           httpServer.close(() => resolve());
           httpServer.closeAllConnections();

@@ -11,6 +11,14 @@ import { expect } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../..');
 // By path, not node_modules/.bin: the 0.2 line is installed beside it (as conformance-0.2) with the same bin name.
 const CONFORMANCE_BIN = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+/** @modelcontextprotocol/conformance@0.2.0-alpha.12 (MCP 2026-07-28), installed as conformance-0.2; it needs Node >= 20.18.1, so it runs on the Node 22 binary installed as node22. */
+const CONFORMANCE_02_BIN = join(ROOT, 'node_modules/conformance-0.2/dist/index.js');
+const NODE_22 = join(ROOT, 'node_modules/node22/bin/node');
+
+export interface ConformanceOptions {
+  /** Which suite line runs: `0.1` (default: the pinned 0.1.13, on this Node) or `0.2` (0.2.0-alpha.12, on Node 22). */
+  suite?: '0.1' | '0.2';
+}
 
 export interface Check {
   id: string;
@@ -31,11 +39,12 @@ export const DEFAULT_SCENARIOS = [
 ];
 
 /** Runs the conformance CLI against `url` in a fresh temp dir; returns its output and the per-scenario checks it saved. */
-export async function runConformance(url: string, extraArgs: string[]) {
+export async function runConformance(url: string, extraArgs: string[], options: ConformanceOptions = {}) {
+  const [node, bin] = options.suite === '0.2' ? [NODE_22, CONFORMANCE_02_BIN] : [process.execPath, CONFORMANCE_BIN];
   const cwd = await mkdtemp(join(tmpdir(), 'conformance-'));
   try {
     const { code, output } = await new Promise<{ code: number | null; output: string }>((done, fail) => {
-      const child = spawn(process.execPath, [CONFORMANCE_BIN, 'server', '--url', url, '-o', 'results', ...extraArgs], {
+      const child = spawn(node, [bin, 'server', '--url', url, '-o', 'results', ...extraArgs], {
         cwd,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
