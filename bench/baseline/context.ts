@@ -42,7 +42,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { codedError } from '../../src/shared/errors.js';
-import { toolError } from '../../src/actor/toolsets/tool-error.js';
+import { describeCreating, handleGuard, handleRole, type HandleRole } from '../../src/actor/handles.js';
 import type { SessionService, SessionStats } from '../../src/actor/runtime-calls.js';
 import type {
   ActorKind,
@@ -345,23 +345,7 @@ export class SessionBinding implements Binding {
 /** A handle tool's role, as the runtime derives it from the HandleSpec. */
 interface HandleTool {
   spec: HandleSpec;
-  role: 'create' | 'use' | 'optional' | 'destroy';
-}
-
-/** Whether an input schema (zod object or Standard Schema with JSON) has a top-level property (as incarnation.ts decides it). */
-function hasProperty(schema: unknown, name: string): boolean {
-  if (!schema || typeof schema !== 'object') return false;
-  const shape = (schema as { shape?: Record<string, unknown> }).shape;
-  if (shape && typeof shape === 'object') return name in shape;
-  const std = (schema as { '~standard'?: { jsonSchema?: { input(o: { target: string }): unknown } } })['~standard'];
-  let json: unknown;
-  try {
-    json = std?.jsonSchema?.input({ target: 'draft-2020-12' });
-  } catch {
-    json = undefined;
-  }
-  const props = (json as { properties?: Record<string, unknown> } | undefined)?.properties;
-  return !!props && name in props;
+  role: HandleRole;
 }
 
 const EVENT_KINDS = new Set(['tools_list_changed', 'prompts_list_changed', 'resources_list_changed', 'resource_updated']);
@@ -538,29 +522,11 @@ export class BaselineHost {
     };
   }
 
-  /** The tool error a handle tool answers instead of running (the runtime's exact errors), or undefined when it may run. */
+  /** The tool error a handle tool answers instead of running (the runtime's own guard), or undefined when it may run. */
   private handleGuard(tool: string, { spec, role }: HandleTool, args: Record<string, unknown> | undefined, binding: Binding, hctx: HandlerContext): CallToolResult | undefined {
-    const served = binding.served(hctx);
     const actor = binding.actor();
-    const given = args?.[spec.argument];
-    const create = spec.create[0] ?? 'the creating tool';
-    const unknown = () =>
-      toolError(
-        'UNKNOWN_HANDLE',
-        `That ${spec.argument} is unknown: it never existed, has expired, or belongs to someone else. Call ${create} to start a new ${spec.noun ?? 'one'}.`,
-        false,
-        { argument: spec.argument, create },
-      );
-    if (served?.handleRejected) return unknown();
-    if (role === 'create') return undefined;
-    if (given === undefined || given === null) {
-      if (actor.kind !== 'stateless' || role === 'optional') return undefined;
-      return toolError('HANDLE_REQUIRED', `${tool} needs a ${spec.argument}: call ${create} first and pass the ${spec.argument} it returns.`, false, { argument: spec.argument, create });
-    }
-    if (actor.kind === 'handle') return given === actor.key ? undefined : unknown();
-    // A 2025 session is the state: a tool that uses the handle must be given the session's own.
-    if (actor.kind === 'session') return role !== 'use' || given === actor.handle ? undefined : unknown();
-    return unknown();
+    const guarded = { kind: actor.kind, key: actor.key, sessionHandle: actor.kind === 'session' ? actor.handle : undefined };
+    return handleGuard(tool, spec, role, args?.[spec.argument], guarded, binding.served(hctx)?.handleRejected === true);
   }
 
   /**
@@ -588,17 +554,11 @@ export class BaselineHost {
     const original = server.registerTool.bind(server) as (...args: unknown[]) => unknown;
     (server as unknown as Record<string, unknown>).registerTool = (name: string, config: Record<string, unknown> | undefined, cb: (...a: unknown[]) => unknown) => {
       const spec = registering?.handles;
-      // A creating tool takes no handle; every other tool of the toolset that takes the argument carries one.
-      const creates = spec?.create.includes(name) === true;
-      if (!spec || (!creates && !hasProperty(config?.inputSchema, spec.argument))) return original(name, config, cb);
-      const role: HandleTool['role'] = creates ? 'create' : spec.destroy === name ? 'destroy' : spec.optional === true || spec.optional?.includes(name) ? 'optional' : 'use';
+      const role = handleRole(spec, name, config?.inputSchema);
+      if (!spec || !role) return original(name, config, cb);
       const ht: HandleTool = { spec, role };
       roles[name] = ht;
-      const noun = spec.noun ?? 'state handle';
-      const described =
-        role === 'create'
-          ? { ...config, description: `${String(config?.description ?? '')} Returns \`${spec.argument}\`, a ${noun} handle: pass it to the other tools that take \`${spec.argument}\`. It is bound to your credentials and expires after ${this.handleLifetime} without calls.`.trim() }
-          : config;
+      const described = role === 'create' ? { ...config, description: describeCreating(config?.description, spec, this.handleLifetime) } : config;
       const run = async (args: Record<string, unknown> | undefined, hctx: HandlerContext, call: () => unknown) => {
         const refused = this.handleGuard(name, ht, args, binding, hctx);
         if (refused) return refused;

@@ -23,13 +23,13 @@ import { z } from 'zod';
 import { codedError, type JsonRpcId } from '../shared/errors.js';
 import type { ActorBinding, ActorBootData, FromActor, Handshake, HandleTool, ModernDelivery, ToActor } from '../shared/actor-messages.js';
 import type { ActorLogger as Logger } from './actor-log.js';
-import type { ActorIdentity, HandleSpec, HandlerContext, RequestInfo, SessionState, Toolset, ToolsetContext } from './toolsets/types.js';
+import type { ActorIdentity, HandlerContext, RequestInfo, SessionState, Toolset, ToolsetContext } from './toolsets/types.js';
 import { ActorState } from './actor-state.js';
 import { PortTransport } from './port-transport.js';
 import type { RuntimeCalls, SessionService } from './runtime-calls.js';
 import { leaseService, type LeaseService } from './lease-client.js';
 import { trackAbortedSettles } from './settle-tracking.js';
-import { toolError } from './toolsets/tool-error.js';
+import { describeCreating, handleGuard, handleRole, jsonSchemaOf, type GuardedActor } from './handles.js';
 import { admit, checkParamHeaders, paramHeadersOf, type ParamHeader, type Rejection } from './modern/admission.js';
 
 const REPLAY_PREFIX = 'mcp-actors/replay/';
@@ -52,30 +52,6 @@ interface ToolRecord {
   /** The input schema as registered (a Standard Schema), for x-mcp-header declarations. */
   inputSchema: unknown;
   paramHeaders?: ParamHeader[];
-}
-
-/** Whether an input schema (zod object or Standard Schema with JSON) has a top-level property. */
-function hasProperty(schema: unknown, name: string): boolean {
-  if (!schema || typeof schema !== 'object') return false;
-  const shape = (schema as { shape?: Record<string, unknown> }).shape;
-  if (shape && typeof shape === 'object') return name in shape;
-  const json = jsonSchemaOf(schema);
-  const props = (json as { properties?: Record<string, unknown> } | undefined)?.properties;
-  return !!props && name in props;
-}
-
-function jsonSchemaOf(schema: unknown): unknown {
-  const std = (schema as { '~standard'?: { jsonSchema?: { input(o: { target: string }): unknown } } })['~standard'];
-  try {
-    return std?.jsonSchema?.input({ target: 'draft-2020-12' });
-  } catch {
-    return undefined;
-  }
-}
-
-function handleText(spec: HandleSpec, lifetime: string): string {
-  const noun = spec.noun ?? 'state handle';
-  return ` Returns \`${spec.argument}\`, a ${noun} handle: pass it to the other tools that take \`${spec.argument}\`. It is bound to your credentials and expires after ${lifetime} without calls.`;
 }
 
 export class Incarnation {
@@ -203,13 +179,12 @@ export class Incarnation {
       this.tools[name] = t.name;
       this.toolRecords.set(name, { toolset: t.name, inputSchema: config?.inputSchema });
       const spec = t.handles;
-      // A creating tool takes no handle; every other tool of the toolset that takes the argument carries one.
-      const creates = spec?.create.includes(name) === true;
-      if (!spec || (!creates && !hasProperty(config?.inputSchema, spec.argument))) return original(name, config, cb);
-      const role: HandleTool['role'] = creates ? 'create' : spec.destroy === name ? 'destroy' : spec.optional === true || spec.optional?.includes(name) ? 'optional' : 'use';
+      const role = handleRole(spec, name, config?.inputSchema);
+      if (!spec || !role) return original(name, config, cb);
       this.handleTools[name] = { argument: spec.argument, role };
-      const described = role === 'create' ? { ...config, description: `${String(config.description ?? '')}${handleText(spec, this.boot.handleLifetime)}`.trim() } : config;
-      const guarded = (args: Record<string, unknown>, hctx: HandlerContext) => this.handleGuard(name, spec, role, args, hctx) ?? cb(args, hctx);
+      const described = role === 'create' ? { ...config, description: describeCreating(config.description, spec, this.boot.handleLifetime) } : config;
+      const guarded = (args: Record<string, unknown>, hctx: HandlerContext) =>
+        handleGuard(name, spec, role, args?.[spec.argument], this.guardedActor(), this.served.get(hctx.mcpReq.id)?.handleRejected === true) ?? cb(args, hctx);
       return original(name, described, guarded);
     };
     const sessionService: SessionService = {
@@ -280,31 +255,10 @@ export class Incarnation {
     }
   }
 
-  /** The tool error a handle tool answers instead of running, or undefined when it may run. */
-  private handleGuard(tool: string, spec: HandleSpec, role: HandleTool['role'], args: Record<string, unknown>, hctx: HandlerContext) {
-    const served = this.served.get(hctx.mcpReq.id);
-    const given = args?.[spec.argument];
-    const create = spec.create[0] ?? 'the creating tool';
-    const unknown = () =>
-      toolError(
-        'UNKNOWN_HANDLE',
-        `That ${spec.argument} is unknown: it never existed, has expired, or belongs to someone else. Call ${create} to start a new ${spec.noun ?? 'one'}.`,
-        false,
-        { argument: spec.argument, create },
-      );
-    if (served?.handleRejected) return unknown();
-    const kind = this.binding?.kind;
-    if (role === 'create') return undefined;
-    if (given === undefined || given === null) {
-      if (kind !== 'stateless' || role === 'optional') return undefined;
-      return toolError('HANDLE_REQUIRED', `${tool} needs a ${spec.argument}: call ${create} first and pass the ${spec.argument} it returns.`, false, { argument: spec.argument, create });
-    }
-    if (kind === 'handle') return given === this.binding?.key ? undefined : unknown();
-    // In a 2025 session the session is the state: a tool that uses the handle must be given the
-    // session's own; the destroying and optional tools read the argument themselves (ending a
-    // session by its id, say).
-    if (kind === 'session') return role !== 'use' || given === this.runtimeState.get<string>(SESSION_HANDLE_KEY) ? undefined : unknown();
-    return unknown();
+  /** The actor a handle tool's call reached, for the handle guard. */
+  private guardedActor(): GuardedActor {
+    const b = this.binding;
+    return { kind: b?.kind ?? 'stateless', key: b?.key ?? '', sessionHandle: b?.kind === 'session' ? this.runtimeState.get<string>(SESSION_HANDLE_KEY) : undefined };
   }
 
   private call<T>(op: string, args: Record<string, unknown>, timeoutMs?: number): Promise<T> {
