@@ -3,12 +3,13 @@
  * so both servers serve exactly the same tool code.
  */
 import { resolveToolsets } from '../../src/main/toolsets.js';
+import { importToolset } from '../../src/actor/builtin-toolsets.js';
 import type { Toolset } from '../../src/actor/toolsets/types.js';
 
 export async function loadToolsets(names: string[]): Promise<Toolset[]> {
   const out: Toolset[] = [];
   for (const spec of resolveToolsets(names)) {
-    const mod = (await import(spec)) as { default?: unknown; toolset?: unknown };
+    const mod = (await importToolset(spec)) as { default?: unknown; toolset?: unknown };
     const t = (mod.default ?? mod.toolset) as Toolset | undefined;
     if (!t || typeof t.register !== 'function' || typeof t.name !== 'string') {
       throw new Error(`${spec} does not export a toolset (default or named "toolset")`);

@@ -13,11 +13,13 @@ import type { ActorBootData, FromActor, ToActor } from '../shared/actor-messages
 import { RuntimeCalls } from './runtime-calls.js';
 import { lowerThreadPriority } from '../shared/thread-priority.js';
 import { Incarnation } from './incarnation.js';
+import { importToolset } from './builtin-toolsets.js';
+import { bootKind } from '../shared/code-cache.js';
 
 type Port = Pick<MessagePort, 'postMessage' | 'on'>;
 
 async function loadToolset(specifier: string): Promise<Toolset> {
-  const mod = (await import(specifier)) as { default?: unknown; toolset?: unknown };
+  const mod = (await importToolset(specifier)) as { default?: unknown; toolset?: unknown };
   const t = (mod.default ?? mod.toolset) as Partial<Toolset> | undefined;
   if (!t || typeof t.name !== 'string' || typeof t.register !== 'function') {
     throw new Error(`${specifier} does not export a Toolset (a default export with a "name" and a "register" function)`);
@@ -47,7 +49,8 @@ export async function runSessionActor(port: Port, boot: ActorBootData): Promise<
     await inc.register();
     return inc;
   };
-  const ready = (inc: Incarnation) => post({ t: 'ready', tools: inc.tools, handles: inc.handleTools });
+  const booted = bootKind();
+  const ready = (inc: Incarnation) => post({ t: 'ready', tools: inc.tools, handles: inc.handleTools, boot: booted });
 
   let current: Incarnation;
   try {

@@ -3,8 +3,9 @@
  * threads import) and, for an integration that brings resource actors (ccxt, cua), its main-side
  * setup — which creates its resource kinds (host threads + pools) and the runtime calls its
  * toolset makes. Setup runs only when the toolset is configured, and sees a narrow interface, not
- * the runtime. Main-side code never imports actor- or host-side modules: they are named here by
- * URL for the threads to load.
+ * the runtime. Main-side code never imports actor- or host-side modules: the actor threads load a
+ * built-in toolset by the specifier `builtin:<name>` (src/actor/builtin-toolsets.ts has the
+ * modules; a test keeps the two lists equal).
  *
  * An integration lives in one folder, src/integrations/<name>/, split by the thread that runs it:
  * shared/ (config schema, specs, codes), main/ (setup), actor/ (the toolset), host/ (the factory).
@@ -12,8 +13,6 @@
 import type { IntegrationSetup } from './integration-context.js';
 
 export interface BuiltinToolset {
-  /** The toolset module's URL (imported by actor threads). */
-  toolset: string;
   /** The main-side setup of an integration with resources. */
   setup?: () => Promise<IntegrationSetup>;
   /**
@@ -23,19 +22,15 @@ export interface BuiltinToolset {
   requires?: readonly string[];
 }
 
-const url = (path: string) => new URL(path, import.meta.url).href;
-
 export const BUILTINS: Readonly<Record<string, BuiltinToolset>> = {
-  everything: { toolset: url('../actor/toolsets/everything/index.js') },
-  diagnostics: { toolset: url('../actor/toolsets/diagnostics/index.js') },
-  session: { toolset: url('../actor/toolsets/session/index.js') },
+  everything: {},
+  diagnostics: {},
+  session: {},
   ccxt: {
-    toolset: url('../integrations/ccxt/actor/index.js'),
     setup: () => import('../integrations/ccxt/main/setup.js'),
     requires: ['session'],
   },
   cua: {
-    toolset: url('../integrations/cua/actor/index.js'),
     setup: () => import('../integrations/cua/main/setup.js'),
     requires: ['session'],
   },

@@ -14,6 +14,7 @@ import { LocalDirectory, handleKey, sessionKey, type Directory } from './directo
 import { ListenHub } from './modern/listen.js';
 import { StatelessPool } from './stateless/pool.js';
 import { BUILTINS } from './integrations.js';
+import { sessionEntry } from './threads/session-entry.js';
 import type { IntegrationContext, SessionHooks } from './integration-context.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
@@ -33,7 +34,7 @@ import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
 
-export const SESSION_WORKER = new URL('../../workers/session.js', import.meta.url);
+export { SESSION_WORKER } from './threads/session-entry.js';
 
 /** "30 minutes", "2 hours", "45 seconds": a duration for a tool description. */
 export function humanDuration(ms: number): string {
@@ -177,14 +178,25 @@ export class Runtime implements IntegrationContext {
       cacheHints: config.cacheHints,
       handleLifetime: humanDuration(config.handles.idleTimeoutMs),
     };
+    const worker = sessionEntry({ bundle: config.warmPool.bundle, codeCacheDir: config.warmPool.codeCacheDir }, log);
+    boot.codeCacheFile = worker.codeCacheFile;
+    log.debug({ boot: worker.describe }, 'actor threads start from');
     const env = actorEnv();
+    const spawnActor = () => {
+      const t = new ActorThread(worker.entry, boot, { heapLimitMb: s.heapLimitMb, youngGenerationMb: s.youngGenerationMb, env });
+      void t.ready.then(
+        () => t.boot && this.metrics.actorBoots.observe({ boot: t.boot.kind }, t.boot.ms / 1000),
+        () => {},
+      );
+      return t;
+    };
     this.pool = new WarmPool({
       min: config.warmPool.min,
       max: config.warmPool.max,
       maxReuses: config.warmPool.maxReuses,
       log,
       spawn: () => {
-        const t = new ActorThread(SESSION_WORKER, boot, { heapLimitMb: s.heapLimitMb, youngGenerationMb: s.youngGenerationMb, env });
+        const t = spawnActor();
         this.liveThreads++;
         void t.exited.then(() => this.liveThreads--);
         void t.ready.then(
@@ -251,7 +263,7 @@ export class Runtime implements IntegrationContext {
       concurrency: st.concurrency,
       maxQueue: st.maxQueue,
       deadlineGraceMs: s.deadlineGraceMs,
-      spawn: () => new ActorThread(SESSION_WORKER, boot, { heapLimitMb: s.heapLimitMb, youngGenerationMb: s.youngGenerationMb, env }),
+      spawn: spawnActor,
       deadlineFor: (msg) => this.deadlineFor(msg),
       log,
       call: (caller, op, args) => this.calls.call(caller, op, args),

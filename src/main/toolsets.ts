@@ -1,6 +1,7 @@
 /**
  * Turns the configured toolset names into module specifiers the actor threads import.
- * A built-in name maps to its module; anything else must be a path to a toolset module.
+ * A built-in name becomes `builtin:<name>` (the actor threads know those modules); anything else
+ * must be a path to a toolset module, passed on as a file URL.
  */
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -24,9 +25,8 @@ export function resolveToolsets(names: readonly string[], cwd = process.cwd()): 
   const out: string[] = [];
   for (const name of withRequired(names)) {
     let spec: string;
-    const builtin = BUILTINS[name]?.toolset;
-    if (builtin) {
-      spec = builtin;
+    if (Object.hasOwn(BUILTINS, name)) {
+      spec = `builtin:${name}`;
     } else if (looksLikePath(name)) {
       const file = isAbsolute(name) ? name : resolve(cwd, name);
       if (!existsSync(file) || !statSync(file).isFile()) {

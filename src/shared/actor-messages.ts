@@ -6,6 +6,7 @@
  * string clones as a flat copy, cheaper on the main thread than an object graph. The actor parses
  * inbound text and serializes outbound messages, so that work happens off the main thread.
  */
+import type { BootKind } from './code-cache.js';
 import type { JsonRpcId } from './errors.js';
 
 /** What a session must replay on a fresh actor thread so the client never re-initializes. */
@@ -33,7 +34,7 @@ export interface CacheHint {
 
 /** Static data every actor thread boots with. */
 export interface ActorBootData {
-  /** Resolved toolset module specifiers (file URLs), in registration order. */
+  /** Resolved toolset module specifiers (`builtin:<name>` or file URLs), in registration order. */
   toolsets: string[];
   toolsetConfig: Record<string, Record<string, unknown>>;
   serverName: string;
@@ -50,6 +51,8 @@ export interface ActorBootData {
   cacheHints: Record<string, CacheHint>;
   /** How long an idle handle lives, in words, for the creating tools' descriptions ("30 minutes"). */
   handleLifetime: string;
+  /** The V8 code cache of the worker bundle (read, or written when missing or stale); undefined: none. */
+  codeCacheFile?: string;
 }
 
 /** The HTTP headers a 2026-07-28 request is checked against (lower-case names). */
@@ -100,7 +103,7 @@ export type FromActor =
    * Booted: toolsets loaded and registered; waiting for `bind`. `tools` maps tool → toolset;
    * `handles` lists the tools that create, carry or end state handles.
    */
-  | { t: 'ready'; tools: Record<string, string>; handles: Record<string, HandleTool> }
+  | { t: 'ready'; tools: Record<string, string>; handles: Record<string, HandleTool>; boot: BootKind }
   | { t: 'boot-failed'; message: string }
   /** Bound to its session (handshake replayed when there was one). */
   | { t: 'bound' }

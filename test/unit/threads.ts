@@ -4,7 +4,6 @@
  * diagnostics toolset.
  */
 import type { ActorBootData } from '../../src/shared/actor-messages.js';
-import { BUILTINS } from '../../src/main/integrations.js';
 import { SESSION_WORKER } from '../../src/main/runtime.js';
 import { ActorThread, actorEnv } from '../../src/main/threads/actor-thread.js';
 
@@ -14,7 +13,7 @@ const ROOT = new URL('../../', import.meta.url).href;
 export const compiled = (url: string | URL) => new URL(String(url).replace(ROOT, `${ROOT}dist/`));
 
 export const UNIT_BOOT: ActorBootData = {
-  toolsets: [compiled(BUILTINS.diagnostics.toolset).href],
+  toolsets: ['builtin:diagnostics'],
   toolsetConfig: {},
   serverName: 'unit',
   serverVersion: '0',

@@ -35,6 +35,7 @@ export class Metrics {
   readonly deadlines: Counter<'method' | 'tool'>;
   readonly actorStarts: Counter<'kind'>;
   readonly warmPool: Gauge<'kind'>;
+  readonly actorBoots: Histogram<'boot'>;
   readonly sessionsCreated: Counter;
   readonly sessionsEnded: Counter<'reason'>;
   readonly httpRejected: Counter<'status' | 'code'>;
@@ -86,6 +87,13 @@ export class Metrics {
     });
     this.deadlines = new Counter({ name: 'mcp_actors_deadline_expired_total', help: 'Requests whose deadline passed', labelNames: ['method', 'tool'], registers });
     this.actorStarts = new Counter({ name: 'mcp_actors_actor_starts_total', help: 'Session actor threads bound to a session, warm (from the pool) or cold', labelNames: ['kind'], registers });
+    this.actorBoots = new Histogram({
+      name: 'mcp_actors_actor_boot_seconds',
+      help: 'Time from spawning a session actor thread to its ready message, by how it booted (graph: module graph; used/missing/rejected/off: worker bundle, code cache)',
+      labelNames: ['boot'],
+      buckets: [0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
+      registers,
+    });
     this.warmPool = new Gauge({ name: 'mcp_actors_warm_pool', help: 'Warm pool of spare session actor threads', labelNames: ['kind'], registers });
     this.sessionsCreated = new Counter({ name: 'mcp_actors_sessions_created_total', help: 'Sessions initialized', registers });
     this.sessionsEnded = new Counter({ name: 'mcp_actors_sessions_ended_total', help: 'Sessions ended, by reason', labelNames: ['reason'], registers });

@@ -3,6 +3,7 @@
  * it registered, renewal between sessions (`recycle`), and the counters the warm pool reads.
  */
 import type { ActorBootData, FromActor, HandleTool, ToActor } from '../../shared/actor-messages.js';
+import type { BootKind } from '../../shared/code-cache.js';
 import { ThreadHandle, threadEnv, type ThreadExit, type ThreadOptions } from './thread-handle.js';
 
 export type ActorExit = ThreadExit;
@@ -25,14 +26,18 @@ export class ActorThread {
   reuses = 0;
   /** Requests this thread has served, over all its sessions: its V8 isolate's JIT warmth, roughly. */
   served = 0;
+  /** How the thread booted (module graph, or bundle and code cache), and how long it took. */
+  boot: { kind: BootKind; ms: number } | undefined;
   /** How the warm pool last handed this thread out: a waiting session got it fresh from boot ("cold"), or it was ready ("warm"). */
   handedOut: 'cold' | 'warm' = 'warm';
 
   constructor(entry: URL, boot: ActorBootData, options: ThreadOptions) {
+    const started = performance.now();
     this.handle = new ThreadHandle<ToActor, FromActor>(entry, boot, options, 'actor thread');
     this.ready = this.handle.ready.then((m) => {
       this.tools = m.tools;
       this.handles = m.handles;
+      this.boot = { kind: m.boot, ms: performance.now() - started };
     });
     this.ready.catch(() => {}); // observed by the warm pool; a failed boot is an exit too
     this.exited = this.handle.exited;

@@ -128,12 +128,13 @@ export function registerTools(server: McpServer, ctx: ToolsetContext): void {
     },
   );
 
-  // Hand-written JSON Schemas, advertised verbatim (fromJsonSchema) and enforced on tools/call.
+  // Hand-written JSON Schemas, advertised verbatim and enforced on tools/call (fromJsonSchema,
+  // compiled on first use: an Ajv compile at registration cost every actor thread's boot ~20 ms).
   server.registerTool(
     'json_schema_2020_12_tool',
     {
       description: 'Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613, SEP-2106)',
-      inputSchema: fromJsonSchema<Record<string, unknown>>(JSON_SCHEMA_2020_12_INPUT),
+      inputSchema: lazyJsonSchema<Record<string, unknown>>(JSON_SCHEMA_2020_12_INPUT),
     },
     async (args) => text(`JSON Schema 2020-12 tool called with: ${JSON.stringify(args)}`),
   );
@@ -142,7 +143,7 @@ export function registerTools(server: McpServer, ctx: ToolsetContext): void {
     'test_x_mcp_header',
     {
       description: 'Tests SEP-2243 x-mcp-header: region is mirrored into the Mcp-Param-Region header, which the server checks',
-      inputSchema: fromJsonSchema<{ region: string; level?: number }>(X_MCP_HEADER_INPUT),
+      inputSchema: lazyJsonSchema<{ region: string; level?: number }>(X_MCP_HEADER_INPUT),
     },
     async ({ region }) => text(`region=${region}`),
   );
@@ -209,4 +210,21 @@ export function registerTools(server: McpServer, ctx: ToolsetContext): void {
       return text('Published prompts list_changed');
     },
   );
+}
+
+/**
+ * fromJsonSchema(schema), built when first validated: the JSON Schema it advertises is the one
+ * given, so listing tools does not compile it.
+ */
+function lazyJsonSchema<T>(schema: Parameters<typeof fromJsonSchema>[0]): ReturnType<typeof fromJsonSchema<T>> {
+  let built: ReturnType<typeof fromJsonSchema<T>> | undefined;
+  const real = () => (built ??= fromJsonSchema<T>(schema));
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'mcp',
+      jsonSchema: { input: () => schema, output: () => schema },
+      validate: (data: unknown) => real()['~standard'].validate(data),
+    },
+  } as ReturnType<typeof fromJsonSchema<T>>;
 }

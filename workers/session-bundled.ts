@@ -1,0 +1,22 @@
+// Entry of a session actor thread booted from the one-file bundle of workers/session.ts (see
+// scripts/bundle-workers.mjs), compiled with a V8 code cache: wiring only.
+import { parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { ActorBootData } from '../src/shared/actor-messages.js';
+import { runCachedBundle } from '../src/shared/code-cache.js';
+import { actorLogger } from '../src/actor/actor-log.js';
+
+/** When a thread that found no usable cache writes one: after boot and its first requests. */
+const PERSIST_AFTER_MS = 5_000;
+
+const boot = workerData as ActorBootData;
+const outcome = runCachedBundle(fileURLToPath(new URL('./session.bundle.cjs', import.meta.url)), boot.codeCacheFile);
+if (outcome.cache === 'missing' || outcome.cache === 'rejected') {
+  setTimeout(() => {
+    try {
+      outcome.persist();
+    } catch (err) {
+      actorLogger((m) => parentPort?.postMessage(m), boot.logLevel).warn({ err: (err as Error).message, was: outcome.cache }, 'could not write the actor code cache');
+    }
+  }, PERSIST_AFTER_MS).unref();
+}
