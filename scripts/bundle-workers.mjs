@@ -6,6 +6,7 @@
 // and compile is what makes a new session's thread start fast (src/shared/code-cache.ts).
 // A user's toolset module stays outside the bundle (loaded with import() at boot).
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/workers/', import.meta.url));
@@ -19,11 +20,15 @@ const common = {
   banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   conditions: ['node', 'import'],
   mainFields: ['module', 'main'],
-  // Smaller to read and parse (1.73 → 1.25 MB); names are kept, for stack traces.
+  // Smaller to read, parse and keep (1.73 → 0.91 MB; about 1 MB less heap per thread and faster
+  // boots than whitespace-only). Stack traces map back with node --enable-source-maps.
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   sourcemap: 'linked',
   logLevel: 'warning',
 };
-await build({ ...common, entryPoints: [`${dist}session.js`], outfile: `${dist}session.bundle.cjs` });
+const session = await build({ ...common, metafile: true, entryPoints: [`${dist}session.js`], outfile: `${dist}session.bundle.cjs` });
+// What went into the bundle, for the tests (no ccxt in an actor thread, the built-ins inside).
+writeFileSync(`${dist}session.bundle.inputs.json`, JSON.stringify(Object.keys(session.metafile.inputs).sort(), null, 1));
 await build({ ...common, entryPoints: [`${dist}session-bundled.js`], outfile: `${dist}session-loader.cjs` });

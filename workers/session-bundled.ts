@@ -5,11 +5,15 @@ import { fileURLToPath } from 'node:url';
 import type { ActorBootData } from '../src/shared/actor-messages.js';
 import { runCachedBundle } from '../src/shared/code-cache.js';
 import { actorLogger } from '../src/actor/actor-log.js';
+import { lowerThreadPriority } from '../src/shared/thread-priority.js';
 
 /** When a thread that found no usable cache writes one: after boot and its first requests. */
 const PERSIST_AFTER_MS = 5_000;
 
 const boot = workerData as ActorBootData;
+// Down to the actors' priority before compiling anything, so a booting thread never competes with
+// the edge (the actor runtime tries again and reports a failure).
+lowerThreadPriority(boot.nice);
 const outcome = runCachedBundle(fileURLToPath(new URL('./session.bundle.cjs', import.meta.url)), boot.codeCacheFile);
 if (outcome.cache === 'missing' || outcome.cache === 'rejected') {
   setTimeout(() => {

@@ -4,11 +4,11 @@
  * directory boots every thread from it; an unsafe directory is refused with a warning; the module
  * graph still works when asked for. Every variant serves both eras.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServer, type ServerProcess } from '../support/server.js';
+import { ROOT, startServer, type ServerProcess } from '../support/server.js';
 import { callTool, modernTool, openSession, structured } from '../support/mcp-http.js';
 import { metric, waitFor } from '../support/wait.js';
 
@@ -35,6 +35,14 @@ async function answers(s: ServerProcess): Promise<void> {
 const boots = (s: ServerProcess, kind: string) => metric(s, 'mcp_actors_actor_boot_seconds_count', `boot="${kind}"`);
 
 describe('actor thread boot', () => {
+  it('bundles the built-in toolsets with the SDK, and never ccxt (it runs only in exchange-host threads)', () => {
+    const inputs = JSON.parse(readFileSync(join(ROOT, 'dist/workers/session.bundle.inputs.json'), 'utf8')) as string[];
+    for (const t of ['actor/toolsets/everything/index.js', 'actor/toolsets/diagnostics/index.js', 'integrations/ccxt/actor/index.js', 'integrations/cua/actor/index.js'])
+      expect(inputs.some((i) => i.endsWith(`dist/src/${t}`))).toBe(true);
+    expect(inputs.some((i) => i.includes('node_modules/@modelcontextprotocol/server/'))).toBe(true);
+    expect(inputs.filter((i) => /node_modules\/ccxt\//.test(i))).toEqual([]);
+  });
+
   it('writes a code cache when there is none, and a later server boots every thread from it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-cache-'));
     const first = await serve({ codeCacheDir: dir });

@@ -106,7 +106,9 @@ beforeAll(async () => {
       env: { MCP_IMPORT_LOG: importLog, BINANCE_API_KEY: ENV.apiKey, BINANCE_SECRET: ENV.secret },
       timeoutMs: 30_000,
       config: {
-        warmPool: { min: 6, max: 40 },
+        // The module graph, not the one-file bundle: the import hook proves per thread what loads,
+        // and it cannot see inside the bundle (whose contents test/actors/boot.test.ts checks).
+        warmPool: { min: 6, max: 40, bundle: false },
         // generous: the first call boots an exchange host (imports ccxt), slow on a loaded machine
         sessions: { hibernateAfterMs: 0, toolsetTimeoutsMs: { ccxt: 90_000 }, toolTimeoutsMs: { get_trades: 900 } },
         auth: {
