@@ -5,6 +5,10 @@
  * Lifecycle: boot (load toolset modules) → incarnate (new McpServer, toolsets registered, post
  * `ready`) → `bind` (to a session, a handle or the stateless pool; post `bound`) → messages →
  * `recycle` (stop hooks, close, detach, incarnate again, post `ready`) or `stop`.
+ *
+ * A shared start thread (warmPool.sharedStart) also hosts actors in slots: `slot` messages carry
+ * each one's bind, requests and call results, and every message a slot's incarnation posts goes
+ * out wrapped with its slot number; `slot-release` retires it.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { actorLogger } from './actor-log.js';
@@ -69,9 +73,43 @@ export async function runSessionActor(port: Port, boot: ActorBootData): Promise<
     });
   };
 
+  const slots = new Map<number, { inc: Incarnation; calls: RuntimeCalls }>();
+  const onSlot = (slot: number, m: Extract<ToActor, { t: 'slot' }>['m']) => {
+    if (m.t === 'bind') {
+      const tagged = (x: FromActor) => post({ t: 'slot', slot, m: x });
+      const slotCalls = new RuntimeCalls(tagged);
+      const inc = new Incarnation(tagged, boot, slotCalls, log, toolsets, instructions);
+      slots.set(slot, { inc, calls: slotCalls });
+      serially(async () => {
+        await inc.register();
+        await inc.bind(m.actor, m.state, m.handshake);
+        tagged({ t: 'bound' });
+        for (const queued of inc.pendingIn.splice(0)) inc.deliver(queued as Extract<ToActor, { t: 'in' | 'abort' }>);
+      });
+      return;
+    }
+    const s = slots.get(slot);
+    if (!s) return; // released meanwhile: nothing of it is left to answer
+    if (m.t === 'result') s.calls.settle(m);
+    else if (s.inc.bound) s.inc.deliver(m);
+    else s.inc.pendingIn.push(m);
+  };
+
   port.on('message', (m: ToActor) => {
     const inc = current;
     switch (m.t) {
+      case 'slot':
+        onSlot(m.slot, m.m);
+        return;
+      case 'slot-release': {
+        const s = slots.get(m.slot);
+        slots.delete(m.slot);
+        serially(async () => {
+          await s?.inc.retire();
+          post({ t: 'slot-released', slot: m.slot });
+        });
+        return;
+      }
       case 'bind':
         serially(async () => {
           await inc.bind(m.actor, m.state, m.handshake);

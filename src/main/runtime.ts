@@ -15,6 +15,7 @@ import { ListenHub } from './modern/listen.js';
 import { StatelessPool } from './stateless/pool.js';
 import { BUILTINS } from './integrations.js';
 import { sessionEntry } from './threads/session-entry.js';
+import { SharedStart } from './sessions/shared-start.js';
 import type { IntegrationContext, SessionHooks } from './integration-context.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
@@ -28,7 +29,7 @@ import { registerSessionCalls } from './sessions/session-calls.js';
 import { newSessionRecord, type SessionRecord } from './sessions/session-record.js';
 import { WarmPool } from './sessions/warm-pool.js';
 import { Supervisor } from './supervision/supervisor.js';
-import { ActorThread, actorEnv } from './threads/actor-thread.js';
+import { ActorThread, actorEnv, type ActorHost } from './threads/actor-thread.js';
 import { resolveToolsets } from './toolsets.js';
 import { VERSION } from './version.js';
 
@@ -102,6 +103,8 @@ export class Runtime implements IntegrationContext {
   /** Supervises resource host threads (permanent children). */
   readonly resourceSupervisor: Supervisor;
   readonly pool: WarmPool;
+  /** Shared start threads (warmPool.sharedStartThreads > 0). */
+  readonly sharedStart: SharedStart | undefined;
   /** MCP 2026-07-28 requests without a state handle. */
   readonly stateless: StatelessPool;
   /** MCP 2026-07-28 subscriptions/listen streams (both edges). */
@@ -195,6 +198,7 @@ export class Runtime implements IntegrationContext {
       max: config.warmPool.max,
       maxReuses: config.warmPool.maxReuses,
       log,
+      backlog: () => this.sharedStart?.hosted ?? 0,
       spawn: () => {
         const t = spawnActor();
         this.liveThreads++;
@@ -214,6 +218,8 @@ export class Runtime implements IntegrationContext {
         this.metrics.warmPool.set({ kind: 'target' }, st.target);
       },
     });
+    const wp = config.warmPool;
+    this.sharedStart = wp.sharedStartThreads > 0 ? new SharedStart({ threads: wp.sharedStartThreads, slotsPerThread: wp.sharedStartSlots, spawn: spawnActor, log }) : undefined;
     const m = this.metrics;
     this.actorDeps = {
       limits: {
@@ -226,6 +232,20 @@ export class Runtime implements IntegrationContext {
       leaveThread: (t) => this.releaseThread(t.thread, t),
       initialize: (msg) => this.lazyInitialize?.answer(msg),
       acquireThread: async () => {
+        if (this.sharedStart) {
+          // A spare of its own if one is ready; else a slot on a shared start thread now rather
+          // than waiting for a boot (the pool boots one meanwhile; the actor moves when idle).
+          const spare = this.pool.tryAcquire();
+          if (spare) {
+            m.actorStarts.inc({ kind: 'warm' });
+            return spare;
+          }
+          const slot = this.sharedStart.open();
+          if (slot) {
+            m.actorStarts.inc({ kind: 'shared' });
+            return slot;
+          }
+        }
         const t = await this.pool.acquire();
         m.actorStarts.inc({ kind: t.handedOut });
         return t;
@@ -249,7 +269,10 @@ export class Runtime implements IntegrationContext {
         },
       },
       onEnded: (actor, reason) => this.forget(actor, reason),
-      onIdle: () => {
+      onIdle: (actor) => {
+        // An actor on a shared start thread moves to a thread of its own at its first idle
+        // moment once a spare is ready: off the slot now, onto the spare with its next request.
+        if (actor.onSharedThread && this.pool.stats().spare > 0 && !this.draining) void actor.hibernate();
         if (this.idleWaiter && this.busySessions() === 0) this.idleWaiter();
       },
       incarnationEnded: (owner) => {
@@ -299,6 +322,7 @@ export class Runtime implements IntegrationContext {
     try {
       await rt.pool.start();
       await rt.stateless.start();
+      await rt.sharedStart?.start();
     } catch (err) {
       throw toolsetProblem(err as Error, config.toolsets);
     }
@@ -310,8 +334,12 @@ export class Runtime implements IntegrationContext {
     return rt;
   }
 
-  /** A thread a session let go of: renewed and returned to the pool, or stopped. */
-  private async releaseThread(thread: ActorThread, tenancy?: Tenancy): Promise<void> {
+  /** A thread a session let go of: renewed and returned to the pool, or stopped (a slot: released). */
+  private async releaseThread(thread: ActorHost, tenancy?: Tenancy): Promise<void> {
+    if (!(thread instanceof ActorThread)) {
+      thread.stop();
+      return;
+    }
     if (this.pool.canReuse(thread) && (await thread.recycle())) {
       tenancy?.released();
       this.pool.giveBack(thread);
@@ -533,6 +561,7 @@ export class Runtime implements IntegrationContext {
     await Promise.all([...this.sessions.values()].map(({ actor }) => actor.end('server shutting down')));
     await this.stateless.close();
     await this.supervisor.shutdown();
+    await this.sharedStart?.close();
     await this.kinds.close();
     for (const fn of this.closeHooks) await fn();
     await this.resourceSupervisor.shutdown();

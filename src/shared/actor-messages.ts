@@ -94,7 +94,15 @@ export type ToActor =
   | { t: 'recycle' }
   /** The answer to a `call` the actor made. */
   | { t: 'result'; cid: number; ok: true; value: unknown }
-  | { t: 'result'; cid: number; ok: false; error: { code: string; message: string } };
+  | { t: 'result'; cid: number; ok: false; error: { code: string; message: string } }
+  /**
+   * A message for one of the actors a shared start thread hosts (see SharedStart on the main
+   * side): `bind` opens the slot with a fresh incarnation, then `in`, `abort` and `result` as for
+   * a thread of its own.
+   */
+  | { t: 'slot'; slot: number; m: Extract<ToActor, { t: 'bind' | 'in' | 'abort' | 'result' }> }
+  /** The slot's actor let go of the shared thread: retire its incarnation, answer `slot-released`. */
+  | { t: 'slot-release'; slot: number };
 
 export type OutKind = 'response' | 'notification' | 'request';
 
@@ -123,6 +131,9 @@ export type FromActor =
   /** A handler asked to close its request's SSE stream (the client resumes with Last-Event-ID). */
   | { t: 'close-sse'; id: JsonRpcId }
   | { t: 'close-standalone-sse' }
+  /** A message of the actor in a slot of a shared start thread (anything but ready/boot-failed). */
+  | { t: 'slot'; slot: number; m: FromActor }
+  | { t: 'slot-released'; slot: number }
   /** A toolset changed its per-session state; the main thread keeps the record. */
   | { t: 'state'; key: string; value?: unknown; deleted?: true }
   /** A request to the runtime (session stats, ending a session, resource leases…); answered by `result`. */

@@ -21,7 +21,7 @@ import { rpcError, type ErrorCode, type JsonRpcId } from '../../shared/errors.js
 import type { Logger } from '../observability/log.js';
 import type { ParsedMessage, ParsedNotification, ParsedRequest } from '../protocol/jsonrpc.js';
 import type { ChildExit, ChildSpec, Supervisor } from '../supervision/supervisor.js';
-import type { ActorExit, ActorThread } from '../threads/actor-thread.js';
+import type { ActorExit, ActorHost } from '../threads/actor-thread.js';
 import type { FromActor, Handshake, OutKind, ToActor } from '../../shared/actor-messages.js';
 import type { SessionRecord } from './session-record.js';
 import { Transferring } from '../transferring.js';
@@ -77,7 +77,7 @@ export class Tenancy {
   readonly exited: Promise<ActorExit>;
   private releaseFn!: (e: ActorExit) => void;
 
-  constructor(readonly thread: ActorThread) {
+  constructor(readonly thread: ActorHost) {
     const released = new Promise<ActorExit>((resolve) => (this.releaseFn = resolve));
     this.exited = Promise.race([thread.exited, released]);
   }
@@ -96,7 +96,7 @@ export interface InitializeReply {
 
 export interface SessionActorDeps {
   limits: SessionLimits;
-  acquireThread(): Promise<ActorThread>;
+  acquireThread(): Promise<ActorHost>;
   /** Lets go of a thread the session no longer needs (renewed for another session, or stopped). */
   leaveThread(tenancy: Tenancy): Promise<void>;
   /**
@@ -147,7 +147,7 @@ function toolOf(msg: ParsedRequest): string | undefined {
 
 export class SessionActor {
   phase: SessionPhase = 'idle';
-  private thread: ActorThread | undefined;
+  private thread: ActorHost | undefined;
   private readonly queue: Job[] = [];
   private running: Job | undefined;
   private bypass: Map<JsonRpcId, Job> | undefined;
@@ -157,7 +157,7 @@ export class SessionActor {
   private waiting: ToActor[] = [];
   private boundWaiter: (() => void) | undefined;
   /** The thread being bound (its messages count before it becomes `thread`). */
-  private binding: ActorThread | undefined;
+  private binding: ActorHost | undefined;
   private hibernating = false;
   /** keepAwake() holds from toolsets: no hibernation while positive. */
   pins = 0;
@@ -208,6 +208,11 @@ export class SessionActor {
   /** Who owns the current incarnation's leases (a new value per incarnation, compared by identity). */
   get owner(): LeaseOwner {
     return this.currentOwner;
+  }
+
+  /** Whether the actor runs in a slot of a shared start thread (it moves to its own when idle). */
+  get onSharedThread(): boolean {
+    return this.thread?.shared === true;
   }
 
   get threadId(): number | undefined {
@@ -453,7 +458,7 @@ export class SessionActor {
 
   // ---- outbound ------------------------------------------------------------------------------
 
-  private onActorMessage(thread: ActorThread, m: FromActor): void {
+  private onActorMessage(thread: ActorHost, m: FromActor): void {
     if (thread !== this.thread && thread !== this.binding) return;
     switch (m.t) {
       case 'out': {
@@ -604,7 +609,7 @@ export class SessionActor {
     return tenancy;
   }
 
-  private onThreadExit(thread: ActorThread, exit: ActorExit): void {
+  private onThreadExit(thread: ActorHost, exit: ActorExit): void {
     if (thread !== this.thread) return;
     this.thread = undefined;
     this.pins = 0; // the holds died with the thread's toolsets

@@ -28,6 +28,11 @@ export interface WarmPoolOptions {
   onChange?(stats: WarmPoolStats): void;
   /** Sessions a thread may serve, one after another, before it is retired (1 = never reused). */
   maxReuses: number;
+  /**
+   * Actors waiting for a thread of their own without blocking on it (they run on shared start
+   * threads meanwhile): the pool boots toward that many spares too, up to `max`.
+   */
+  backlog?(): number;
 }
 
 export interface WarmPoolStats {
@@ -106,6 +111,24 @@ export class WarmPool {
     this.track(first);
     this.spare.push(first);
     this.fill();
+  }
+
+  /** A spare now, or undefined (counted as demand either way: the pool boots toward it). */
+  tryAcquire(): ActorThread | undefined {
+    if (this.closed) return undefined;
+    this.acquiredThisTick++;
+    while (this.spare.length > 0) {
+      const t = this.takeWarmest();
+      if (!t.alive) continue;
+      this.warmStarts++;
+      t.handedOut = 'warm';
+      this.retarget();
+      this.fill();
+      return t;
+    }
+    this.retarget();
+    this.fill();
+    return undefined;
   }
 
   /** A ready thread: a spare now, or the next one that boots or is handed back. */
@@ -204,14 +227,16 @@ export class WarmPool {
     // flight); beyond the target, one per tick, so the pool decays smoothly.
     const cap = Math.max(this.options.max, 1);
     while (this.spare.length > cap && this.booting === 0) this.retire(this.takeColdest());
-    if (this.spare.length > this.target && this.waiters.length === 0) this.retire(this.takeColdest());
+    const keep = Math.max(this.target, Math.min(this.options.backlog?.() ?? 0, this.options.max));
+    if (this.spare.length > keep && this.waiters.length === 0) this.retire(this.takeColdest());
     this.consecutiveFailures = 0; // a new tick, a new chance to boot
     this.fill();
   }
 
   private fill(): void {
     if (this.closed || this.consecutiveFailures >= FAILURES_BEFORE_GIVING_UP) return;
-    const want = this.waiters.length + this.target;
+    const backlog = Math.min(this.options.backlog?.() ?? 0, this.options.max);
+    const want = this.waiters.length + Math.max(this.target, backlog);
     while (this.spare.length + this.booting < want && this.booting < this.maxParallel) void this.boot();
   }
 

@@ -4,6 +4,7 @@
  */
 import type { ActorBootData, FromActor, HandleTool, ToActor } from '../../shared/actor-messages.js';
 import type { BootKind } from '../../shared/code-cache.js';
+import type { TransferListItem } from 'node:worker_threads';
 import { ThreadHandle, threadEnv, type ThreadExit, type ThreadOptions } from './thread-handle.js';
 
 export type ActorExit = ThreadExit;
@@ -11,7 +12,27 @@ export type ActorExit = ThreadExit;
 /** The environment an actor thread sees: the process's, minus anything that looks like a secret. */
 export const actorEnv = threadEnv;
 
-export class ActorThread {
+/**
+ * What a session actor holds while it runs: a thread of its own (ActorThread) or a slot on a
+ * shared start thread (ActorSlot, src/main/sessions/shared-start.ts).
+ */
+export interface ActorHost {
+  readonly threadId: number;
+  readonly exited: Promise<ActorExit>;
+  /** A slot on a shared start thread (the actor moves to a thread of its own when it can). */
+  readonly shared: boolean;
+  /** Requests served on this thread (its JIT warmth, roughly). */
+  served: number;
+  onMessage: (m: FromActor) => void;
+  post(m: ToActor, transfer?: readonly TransferListItem[]): void;
+  /** Let go: a thread stops, a slot is released. */
+  stop(): void;
+  /** Terminates the thread now (a slot's: every actor on it). */
+  kill(reason: string): Promise<void>;
+}
+
+export class ActorThread implements ActorHost {
+  readonly shared = false;
   private readonly handle: ThreadHandle<ToActor, FromActor>;
   readonly ready: Promise<void>;
   readonly exited: Promise<ActorExit>;
