@@ -359,14 +359,20 @@ export const configSchema = z
         /**
          * Shared start threads (0 = off): when no spare is ready, a new session or handle actor runs
          * its first requests on one of these threads, hosting many actors the way a single-threaded
-         * server does, instead of waiting for a boot; it moves to a thread of its own at its first
-         * idle moment once the pool has one. Fast bursts of new workflows, at a price while sharing
+         * server does, instead of waiting for a boot; it moves to a thread of its own at an idle
+         * moment after sharedStartMoveAfterMs, once the pool has one. Fast bursts of new workflows, at a price while sharing
          * lasts: slot mates run one at a time, and a handler that crashes or must be terminated
          * takes their running requests with it (each gets an error; the actors restart).
          */
         sharedStartThreads: z.number().int().min(0).max(64).default(0),
         /** Actors one shared start thread hosts at most (past that, a new actor waits for a boot). */
         sharedStartSlots: positive(64),
+        /**
+         * How long an actor stays on a shared start thread before it is due to move to a thread of
+         * its own (it moves at its next idle moment once one is ready; 0 = at its first). Workflows
+         * shorter than this never cause a boot.
+         */
+        sharedStartMoveAfterMs: z.number().int().min(0).default(1_000),
         /**
          * Where the bundle's V8 code cache is kept: a directory only this user may write (else it is
          * not used), or false for none. Default: $XDG_CACHE_HOME/mcp-actors, else ~/.cache/mcp-actors.

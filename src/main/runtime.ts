@@ -198,7 +198,7 @@ export class Runtime implements IntegrationContext {
       max: config.warmPool.max,
       maxReuses: config.warmPool.maxReuses,
       log,
-      backlog: () => this.sharedStart?.hosted ?? 0,
+      backlog: () => this.sharedStart?.hostedFor(config.warmPool.sharedStartMoveAfterMs) ?? 0,
       spawn: () => {
         const t = spawnActor();
         this.liveThreads++;
@@ -270,9 +270,9 @@ export class Runtime implements IntegrationContext {
       },
       onEnded: (actor, reason) => this.forget(actor, reason),
       onIdle: (actor) => {
-        // An actor on a shared start thread moves to a thread of its own at its first idle
-        // moment once a spare is ready: off the slot now, onto the spare with its next request.
-        if (actor.onSharedThread && this.pool.stats().spare > 0 && !this.draining) void actor.hibernate();
+        // An actor that has been on a shared start thread long enough moves to a thread of its own
+        // at an idle moment once a spare is ready: off the slot now, onto the spare with its next request.
+        if (actor.sharedFor >= config.warmPool.sharedStartMoveAfterMs && this.pool.stats().spare > 0 && !this.draining) void actor.hibernate();
         if (this.idleWaiter && this.busySessions() === 0) this.idleWaiter();
       },
       incarnationEnded: (owner) => {

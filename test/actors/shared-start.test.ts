@@ -14,7 +14,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
-async function serve(pool: { min: number; max: number } = { min: 0, max: 40 }): Promise<ServerProcess> {
+async function serve(pool: Record<string, number> = { min: 0, max: 40 }): Promise<ServerProcess> {
   const s = await startServer({
     toolsets: ['diagnostics'],
     config: { warmPool: { ...pool, sharedStartThreads: 1, sharedStartSlots: 64 }, sessions: { restartIntensity: { maxRestarts: 10, periodMs: 60_000 } } },
@@ -55,6 +55,30 @@ describe('shared start threads', () => {
     );
     const own = await Promise.all(sids.map((sid) => whoami(s, sid)));
     expect(new Set(own.map((w) => w.threadId)).size).toBe(20);
+  }, 60_000);
+
+  it('boots nothing for workflows shorter than sharedStartMoveAfterMs: they end where they started', async () => {
+    const s = await serve({ min: 0, max: 40, sharedStartMoveAfterMs: 60_000 });
+    // Every thread boot, however it booted (the histogram has a line per boot kind).
+    const boots = async () =>
+      (await (await fetch(`${s.origin}/metrics`)).text())
+        .split('\n')
+        .filter((l) => l.startsWith('mcp_actors_actor_boot_seconds_count{'))
+        .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    await waitFor('the threads booted at start', async () => (await metric(s, 'mcp_actors_warm_pool', 'kind="booting"')) === 0 || undefined);
+    const before = await boots();
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const sid = await openSession(s.url);
+        for (let i = 0; i < 5; i++) expect((await whoami(s, sid)).executed).toBe(i + 1);
+        await fetch(s.url, { method: 'DELETE', headers: { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } });
+      }),
+    );
+    const shared = await metric(s, 'mcp_actors_actor_starts_total', 'kind="shared"');
+    const warm = await metric(s, 'mcp_actors_actor_starts_total', 'kind="warm"');
+    expect(shared).toBeGreaterThanOrEqual(10); // the rest found a spare
+    // No boot for the workflows that shared: at most the spares taken were replaced.
+    expect((await boots()) - before).toBeLessThanOrEqual(warm);
   }, 60_000);
 
   it('a crash on a shared thread fails the running request with an error; its slot mates and the crasher go on', async () => {

@@ -210,9 +210,10 @@ export class SessionActor {
     return this.currentOwner;
   }
 
-  /** Whether the actor runs in a slot of a shared start thread (it moves to its own when idle). */
-  get onSharedThread(): boolean {
-    return this.thread?.shared === true;
+  /** How long the actor has been in a slot of a shared start thread, in ms (-1: it is not). */
+  get sharedFor(): number {
+    const t = this.thread;
+    return t?.shared === true && t.since !== undefined ? performance.now() - t.since : -1;
   }
 
   get threadId(): number | undefined {

@@ -5,10 +5,12 @@
  *
  * A shared start thread is a booted, long-lived actor thread hosting many actors in slots, each
  * with its own incarnation (McpServer, handshake, state) — the way the single-threaded SDK server
- * hosts every session. The warm pool is told of the demand and boots threads of their own in the
- * background; an actor on a slot moves to one at its first idle moment when a spare is ready
- * (it hibernates off the slot; its next request wakes it on the spare, handshake and state
- * replayed). So isolation is the runtime's usual one except during an actor's first moments.
+ * hosts every session. An actor that stays longer than `warmPool.sharedStartMoveAfterMs` is
+ * counted as demand by the warm pool, which boots threads of their own in the background, and it
+ * moves to one at its next idle moment when a spare is ready (it hibernates off the slot; its
+ * next request wakes it on the spare, handshake and state replayed). Short workflows (a few
+ * calls) end where they started and cost no boot at all; long ones get the runtime's usual
+ * isolation after their first moments.
  *
  * What sharing costs while it lasts — why it is a setting, not the default: actors on one shared
  * thread run one at a time (a CPU-bound handler delays its slot mates), and a handler that must be
@@ -32,6 +34,8 @@ export interface SharedStartOptions {
 /** One actor's place on a shared start thread. */
 export class ActorSlot implements ActorHost {
   readonly shared = true;
+  /** When the actor took the slot (performance.now()). */
+  readonly since = performance.now();
   onMessage: (m: FromActor) => void = () => {};
   readonly exited: Promise<ActorExit>;
   private settle!: (e: ActorExit) => void;
@@ -158,6 +162,14 @@ export class SharedStart {
   /** Actors on shared threads now. */
   get hosted(): number {
     return this.threads.reduce((n, t) => n + t.slots.size, 0);
+  }
+
+  /** Actors that have been on a shared thread for at least `ms` (those due to move). */
+  hostedFor(ms: number): number {
+    const before = performance.now() - ms;
+    let n = 0;
+    for (const t of this.threads) for (const s of t.slots.values()) if (s.since <= before) n++;
+    return n;
   }
 
   async close(): Promise<void> {

@@ -113,13 +113,16 @@ export class WarmPool {
     this.fill();
   }
 
-  /** A spare now, or undefined (counted as demand either way: the pool boots toward it). */
+  /**
+   * A spare now, or undefined. Only a spare taken counts as demand: an actor that found none runs
+   * elsewhere, and asks for a thread through `backlog` when it is due one.
+   */
   tryAcquire(): ActorThread | undefined {
     if (this.closed) return undefined;
-    this.acquiredThisTick++;
     while (this.spare.length > 0) {
       const t = this.takeWarmest();
       if (!t.alive) continue;
+      this.acquiredThisTick++;
       this.warmStarts++;
       t.handedOut = 'warm';
       this.retarget();

@@ -21,6 +21,8 @@ export interface ActorHost {
   readonly exited: Promise<ActorExit>;
   /** A slot on a shared start thread (the actor moves to a thread of its own when it can). */
   readonly shared: boolean;
+  /** When a slot was taken (performance.now()); undefined for a thread of its own. */
+  readonly since?: number;
   /** Requests served on this thread (its JIT warmth, roughly). */
   served: number;
   onMessage: (m: FromActor) => void;
