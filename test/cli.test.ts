@@ -104,8 +104,9 @@ export default {
   },
 };\n`,
     );
-    const server = await startServer({ args: ['--toolsets', `${local},diagnostics`], config: { toolsetConfig: { greeter: { suffix: '!' } } } });
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
     try {
+      server = await startServer({ args: ['--toolsets', `${local},diagnostics`], config: { toolsetConfig: { greeter: { suffix: '!' } } } });
       const s = await openSession(server.url);
       const greeting = structured(await callTool(server.url, s, 'greet', { name: 'ada' }));
       expect(greeting.greeting).toBe('hi ada!');
@@ -113,8 +114,8 @@ export default {
       const list = await send(server.url, request('tools/list'), { session: s });
       expect(list.json.result.tools.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['greet', 'echo']));
     } finally {
-      await server.stop();
-      rmSync(local, { force: true });
+      await server?.stop();
+      rmSync(local, { force: true }); // even when the server did not start
     }
   });
 

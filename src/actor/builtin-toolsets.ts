@@ -4,6 +4,8 @@
  * the user's own is a file URL. Static imports here (rather than URLs) let the worker bundle carry
  * the built-ins with the one copy of the SDK and zod the thread already has.
  */
+import { dynamicImport } from '../shared/code-cache.js';
+
 export const BUILTIN_PREFIX = 'builtin:';
 
 export const BUILTIN_TOOLSETS: Readonly<Record<string, () => Promise<unknown>>> = {
@@ -21,5 +23,5 @@ export function importToolset(specifier: string): Promise<unknown> {
     if (!load) return Promise.reject(new Error(`no built-in toolset ${specifier.slice(BUILTIN_PREFIX.length)}`));
     return load();
   }
-  return import(specifier);
+  return dynamicImport(specifier);
 }

@@ -13,7 +13,20 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { Script, constants as vmConstants } from 'node:vm';
+import { Script } from 'node:vm';
+
+/**
+ * Where the loader leaves an import() for the bundle: code compiled by vm.Script has no module
+ * loader of its own on Node 20 (importModuleDynamically's main-context default is not honoured
+ * there), so a user's toolset module is imported by this function, compiled in the loader.
+ */
+export const DYNAMIC_IMPORT = Symbol.for('mcp-actors.dynamic-import');
+
+/** import(specifier) as the thread's host module does it (the loader's), or this module's own. */
+export function dynamicImport(specifier: string): Promise<unknown> {
+  const host = (globalThis as Record<symbol, unknown>)[DYNAMIC_IMPORT] as ((s: string) => Promise<unknown>) | undefined;
+  return host ? host(specifier) : import(specifier);
+}
 
 /** Where the loader leaves the outcome for the thread's `ready` message (one global, set before the bundle runs). */
 export const CODE_CACHE_OUTCOME = Symbol.for('mcp-actors.code-cache');
@@ -47,11 +60,10 @@ export function runCachedBundle(file: string, cacheFile: string | undefined): Co
   const script = new Script(wrapped, {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
-    // Dynamic import() in the bundle (a user's toolset module) goes to Node's own loader.
-    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER as never,
   });
   const cache: CodeCacheOutcome['cache'] = !cacheFile ? 'off' : !cachedData ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
   (globalThis as Record<symbol, unknown>)[CODE_CACHE_OUTCOME] = cache;
+  (globalThis as Record<symbol, unknown>)[DYNAMIC_IMPORT] = (specifier: string) => import(specifier);
   const module = { exports: {} as unknown };
   const fn = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: unknown, f: string, d: string) => void;
   fn(module.exports, createRequire(file), module, file, dirname(file));

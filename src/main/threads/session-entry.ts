@@ -11,7 +11,7 @@
  * is not ours, is a symlink, or is writable by others is not used (a warning says why).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,5 +69,23 @@ export function sessionEntry(options: SessionEntryOptions, log: Logger): Session
     return { entry: SESSION_WORKER_BUNDLED, codeCacheFile: undefined, describe: 'bundle, no code cache' };
   }
   const hash = createHash('sha256').update(readFileSync(bundle)).update(process.version).update(process.arch).digest('hex').slice(0, 20);
-  return { entry: SESSION_WORKER_BUNDLED, codeCacheFile: join(dir, `session-${hash}.v8cache`), describe: `bundle, code cache in ${dir}` };
+  const file = `session-${hash}.v8cache`;
+  prune(dir, file, log);
+  return { entry: SESSION_WORKER_BUNDLED, codeCacheFile: join(dir, file), describe: `bundle, code cache in ${dir}` };
+}
+
+/** Caches kept besides ours (other builds or Node versions sharing the directory); older ones go. */
+const KEEP_OTHERS = 3;
+
+/** Every build makes a new cache file: keep the directory bounded (ours and the newest few others). */
+function prune(dir: string, ours: string, log: Logger): void {
+  try {
+    const others = readdirSync(dir)
+      .filter((f) => /^session-[0-9a-f]+\.v8cache$/.test(f) && f !== ours)
+      .map((f) => ({ f, mtime: statSync(join(dir, f)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { f } of others.slice(KEEP_OTHERS)) unlinkSync(join(dir, f));
+  } catch (err) {
+    log.warn({ dir, err: (err as Error).message }, 'could not prune old code caches');
+  }
 }
