@@ -117,6 +117,30 @@ describe('the stateless pool (MCP 2026-07-28 requests without a handle)', () => 
     expect(ok(await burn).burnedMs).toBeGreaterThanOrEqual(1_990);
   });
 
+  it('sends no request to a thread stuck in a CPU-bound handler while another thread responds, even under concurrency', async () => {
+    const two = await startServer({ toolsets: ['diagnostics'], config: { stateless: { threads: 2, concurrency: 8 } } });
+    try {
+      const started = Date.now();
+      const burn = modernTool(two.url, 'cpu_burn', { ms: 2_000 });
+      // The pool can tell a thread is stuck once it has been silent for a while (100 ms).
+      await waitFor('the burn to run for 300 ms', async () => (await metric(two, 'mcp_actors_stateless', 'kind="running"')) >= 1 && Date.now() - started >= 300);
+      const latencies: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(
+          Array.from({ length: 20 }, async (_, i) => {
+            const t = Date.now();
+            expect(ok(await modernTool(two.url, 'echo', { text: `q${round}-${i}` })).text).toBe(`q${round}-${i}`);
+            latencies.push(Date.now() - t);
+          }),
+        );
+      }
+      expect(Math.max(...latencies)).toBeLessThan(1_000); // none waited behind the 2 s burn
+      expect(ok(await burn).burnedMs).toBeGreaterThanOrEqual(1_990);
+    } finally {
+      await two.stop();
+    }
+  });
+
   it('answers 503 with Retry-After beyond the queue bound, and takes requests again once there is room', async () => {
     const strict = await startServer({ toolsets: ['diagnostics'], config: { stateless: { threads: 1, concurrency: 1, maxQueue: 1 } } });
     try {

@@ -5,7 +5,10 @@
  *
  * Isolation per request:
  * - a request goes to the thread with the fewest requests in flight (ties: the one whose oldest
- *   request is youngest — a thread stuck in a CPU-bound request is passed over);
+ *   request is youngest), among the threads that are not stuck: a thread with requests in flight
+ *   that has not said anything for STUCK_MS is presumably running a CPU-bound handler, and a
+ *   request sent there would wait for it: requests wait for room on a responsive thread instead,
+ *   and go to a stuck one only when every thread is stuck;
  * - past its deadline a request is answered with a timeout and its handler's signal fires; one
  *   that has not settled `deadlineGraceMs` later has its thread replaced. The other requests that
  *   thread was running fail with an error saying so; nothing else is touched;
@@ -78,6 +81,9 @@ function toolOf(msg: ParsedRequest): string | undefined {
 
 let serial = 0;
 
+/** Silence after which a thread with requests in flight counts as stuck (see pick()). */
+const STUCK_MS = 100;
+
 /** One thread of the pool: the runtime calls it makes are its own (a lease owner of kind stateless). */
 class PoolThread implements Caller {
   readonly key;
@@ -87,6 +93,8 @@ class PoolThread implements Caller {
   readonly jobs = new Map<JsonRpcId, Job>();
   ended = false;
   bound = false;
+  /** When the thread last posted anything, or last went from idle to busy (performance.now()). */
+  lastHeard = performance.now();
 
   constructor(readonly thread: ActorThread) {
     this.key = { kind: 'stateless' as const, id: `pool-${++serial}` };
@@ -95,6 +103,11 @@ class PoolThread implements Caller {
 
   get load(): number {
     return this.jobs.size;
+  }
+
+  /** Busy with requests yet silent for STUCK_MS: presumably in a CPU-bound handler. */
+  stuck(now: number): boolean {
+    return this.jobs.size > 0 && now - this.lastHeard > STUCK_MS;
   }
 
   /** When its oldest request in flight arrived (Infinity when idle). */
@@ -189,9 +202,13 @@ export class StatelessPool {
   }
 
   private pick(): PoolThread | undefined {
+    const now = performance.now();
+    const live = [...this.workers].filter((w) => w.bound && !w.ended);
+    // While any thread is responsive, requests wait for room there rather than behind a stuck one.
+    const responsive = live.filter((w) => !w.stuck(now));
     let best: PoolThread | undefined;
-    for (const w of this.workers) {
-      if (!w.bound || w.ended || w.load >= this.o.concurrency) continue;
+    for (const w of responsive.length > 0 ? responsive : live) {
+      if (w.load >= this.o.concurrency) continue;
       if (!best || w.load < best.load || (w.load === best.load && w.oldest > best.oldest)) best = w;
     }
     return best;
@@ -199,6 +216,7 @@ export class StatelessPool {
 
   private run(worker: PoolThread, job: Job): void {
     job.worker = worker;
+    if (worker.jobs.size === 0) worker.lastHeard = performance.now(); // silence while idle is no sign of being stuck
     worker.jobs.set(job.msg.id, job);
     worker.thread.served++;
     const m: ToActor = { t: 'in', json: job.msg.raw, id: job.msg.id, receivedAt: job.receivedAt, deadlineAt: job.deadlineAt, ...(job.msg.delivery && { modern: job.msg.delivery }) };
@@ -287,6 +305,7 @@ export class StatelessPool {
   }
 
   private onMessage(w: PoolThread, m: FromActor): void {
+    w.lastHeard = performance.now();
     switch (m.t) {
       case 'out':
         if (m.kind === 'response' && m.id !== undefined) {
