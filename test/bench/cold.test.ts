@@ -4,17 +4,16 @@
  * servers — checking that every row is there with a positive figure for both. No timing is
  * asserted: the machine is shared (2 cores); only that the figures exist and are positive.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runBench } from '../support/bench-run.js';
 import type { SuiteResults } from '../../bench/report/index.js';
 import { coldGoals, coldPlan, spans } from '../../bench/scenarios/cold.js';
 import type { Metric } from '../../bench/scenarios/types.js';
 import { figure } from '../../bench/scenarios/util.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 
 describe('cold scenario pieces', () => {
   it('reports second 1, seconds 1–4 and the whole window of a curve', () => {
@@ -73,15 +72,7 @@ describe('npm run bench -- --quick --only cold (real servers)', () => {
   it(
     'starts a fresh server per measurement and reports every cold row for both servers',
     async () => {
-      const child = spawn(process.execPath, ['dist/bench/run.js', '--quick', '--only', 'cold', '--out', out], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      const { code, stdout, stderr } = await runBench(['--quick', '--only', 'cold', '--out', out]);
       expect(code, `${stdout}\n${stderr}`).toBe(0);
 
       const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as SuiteResults;

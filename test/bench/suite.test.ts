@@ -4,17 +4,16 @@
  * checking that the JSON, the Markdown and the SVG are written and well-formed. No timing is
  * asserted: the machine is shared; only that the figures exist and are positive.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runBench } from '../support/bench-run.js';
 import { replaceSection, START, END } from '../../bench/readme.js';
 import { chartSvg, markdown, readmeMarkdown, type SuiteResults } from '../../bench/report/index.js';
 import type { Metric } from '../../bench/scenarios/types.js';
 import { figure } from '../../bench/scenarios/util.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 
 interface XmlNode {
   name: string;
@@ -193,15 +192,7 @@ describe('npm run bench -- --quick --only echo (real servers)', () => {
   it(
     'writes the JSON, the Markdown table and a readable SVG chart with both servers',
     async () => {
-      const child = spawn(process.execPath, ['dist/bench/run.js', '--quick', '--only', 'echo', '--out', out], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      const { code, stdout, stderr } = await runBench(['--quick', '--only', 'echo', '--out', out]);
       expect(code, `${stdout}\n${stderr}`).toBe(0);
       expect(stdout).toContain('bench finished in');
 

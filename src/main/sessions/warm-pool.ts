@@ -119,39 +119,34 @@ export class WarmPool {
    */
   tryAcquire(): ActorThread | undefined {
     if (this.closed) return undefined;
-    while (this.spare.length > 0) {
-      const t = this.takeWarmest();
-      if (!t.alive) continue;
-      this.acquiredThisTick++;
-      this.warmStarts++;
-      t.handedOut = 'warm';
-      this.retarget();
-      this.fill();
-      return t;
-    }
+    const t = this.takeSpare();
+    if (t) this.acquiredThisTick++;
     this.retarget();
     this.fill();
-    return undefined;
+    return t;
   }
 
   /** A ready thread: a spare now, or the next one that boots or is handed back. */
   acquire(): Promise<ActorThread> {
     if (this.closed) return Promise.reject(new Error('warm pool is closed'));
     this.acquiredThisTick++;
+    const t = this.takeSpare();
+    const got = t ? Promise.resolve(t) : new Promise<ActorThread>((resolve, reject) => this.waiters.push({ resolve, reject, since: Date.now() }));
+    this.retarget();
+    this.fill();
+    return got;
+  }
+
+  /** The warmest live spare, handed out warm, or undefined when none is left. */
+  private takeSpare(): ActorThread | undefined {
     while (this.spare.length > 0) {
       const t = this.takeWarmest();
       if (!t.alive) continue;
       this.warmStarts++;
       t.handedOut = 'warm';
-      this.retarget();
-      this.fill();
-      return Promise.resolve(t);
+      return t;
     }
-    return new Promise<ActorThread>((resolve, reject) => {
-      this.waiters.push({ resolve, reject, since: Date.now() });
-      this.retarget();
-      this.fill();
-    });
+    return undefined;
   }
 
   /**
