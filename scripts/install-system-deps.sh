@@ -12,12 +12,16 @@
 #   xdotool     likewise, to ask a computer's X server which window has the focus
 #   iproute2    `ip netns`: the tests' stand-in for the internet is a network namespace
 #   util-linux  nsenter/setpriv (normally present already)
+#   nats-server  the cluster tests' NATS (JetStream)
+#   nginx        the cluster tests' round-robin load balancer
+# The tests run both themselves (test/support/nats-server.ts, test/support/nginx.ts: own config,
+# loopback ports, temp dirs); the system services are never started, not even by the install.
 #
 # Idempotent and non-interactive: when every package is already installed it does not touch apt
 # at all; otherwise it runs `apt-get update` once and installs only what is missing.
 set -euo pipefail
 
-PACKAGES=(bubblewrap xvfb xterm tini slirp4netns x11-utils xdotool iproute2 util-linux)
+PACKAGES=(bubblewrap xvfb xterm tini slirp4netns x11-utils xdotool iproute2 util-linux nats-server nginx)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -42,6 +46,21 @@ if [[ "$(id -u)" -ne 0 ]]; then
   fi
 fi
 
+# Debian's nginx postinst would start the system nginx (a daemon on port 80), as other postinsts
+# would their daemons: while apt-get runs, a policy-rc.d answering 101 ("action forbidden") keeps
+# invoke-rc.d / deb-systemd-invoke from starting any. One already present (as in most containers)
+# is left alone; ours is removed again however the script ends.
+POLICY_RC=/usr/sbin/policy-rc.d
+if [[ ! -e "$POLICY_RC" ]]; then
+  trap '"${SUDO[@]}" rm -f "$POLICY_RC"' EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  printf '#!/bin/sh\n# install-system-deps.sh: no daemon starts during its apt-get install\nexit 101\n' \
+    | "${SUDO[@]}" tee "$POLICY_RC" >/dev/null
+  "${SUDO[@]}" chmod 755 "$POLICY_RC"
+fi
+
 export DEBIAN_FRONTEND=noninteractive
 echo "install-system-deps: installing ${missing[*]}"
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
@@ -50,5 +69,9 @@ echo "install-system-deps: installing ${missing[*]}"
 
 for bin in bwrap Xvfb xterm tini slirp4netns xwininfo xdotool ip nsenter setpriv; do
   command -v "$bin" >/dev/null 2>&1 || { echo "install-system-deps: $bin still missing" >&2; exit 1; }
+done
+# By path: the tests run these, and /usr/sbin need not be on a user's PATH.
+for bin in /usr/sbin/nats-server /usr/sbin/nginx; do
+  [[ -x "$bin" ]] || { echo "install-system-deps: $bin still missing" >&2; exit 1; }
 done
 echo "install-system-deps: done"

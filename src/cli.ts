@@ -24,6 +24,8 @@ Options:
   --toolsets <list>    comma-separated built-in names (${Object.keys(BUILTINS).join(', ')})
                        or paths to toolset modules (env MCP_TOOLSETS; default everything)
   --config <file>      JSON config file for every other setting (env MCP_ACTORS_CONFIG)
+  --cluster <urls>     join a cluster through NATS with JetStream, e.g. nats://127.0.0.1:4222
+                       (env MCP_ACTORS_CLUSTER; comma-separated URLs; config cluster.*)
   -h, --help           this text
   -v, --version        the version
 
@@ -48,12 +50,12 @@ function stopSignal(): Promise<string> {
   });
 }
 
-function loadConfig(values: { host?: string; port?: string; toolsets?: string; config?: string }): Config {
+function loadConfig(values: { host?: string; port?: string; toolsets?: string; config?: string; cluster?: string }): Config {
   const file = values.config ?? process.env.MCP_ACTORS_CONFIG;
   return resolveConfig({
     file: file ? readConfigFile(file) : undefined,
     env: process.env,
-    flags: { host: values.host, port: values.port, toolsets: values.toolsets },
+    flags: { host: values.host, port: values.port, toolsets: values.toolsets, cluster: values.cluster },
   });
 }
 
@@ -113,6 +115,7 @@ export async function main(argv: string[]): Promise<void> {
         port: { type: 'string' },
         toolsets: { type: 'string' },
         config: { type: 'string' },
+        cluster: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -141,7 +144,8 @@ export async function main(argv: string[]): Promise<void> {
     if (positionals[0] === 'serve') await serve(config);
     else if (positionals[0] === 'stdio') {
       if (values.host !== undefined || values.port !== undefined) fail('stdio mode takes no --host or --port', 2);
-      await stdio(config);
+      if (values.cluster !== undefined) fail('stdio mode serves one local session: it takes no --cluster', 2);
+      await stdio({ ...config, cluster: { ...config.cluster, servers: [] } });
     } else fail(`unknown command "${positionals[0]}"\n\n${USAGE}`, 2);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 2);

@@ -281,6 +281,40 @@ export const configSchema = z
       )
       .default({}),
 
+    /**
+     * Cluster mode: nodes that share sessions and handles through NATS with JetStream (see the
+     * README's Cluster section). No servers: one node on its own.
+     */
+    cluster: z
+      .object({
+        /** NATS URLs, e.g. ["nats://127.0.0.1:4222"] (--cluster or env MCP_ACTORS_CLUSTER, comma-separated). */
+        servers: z.array(z.string().regex(/^(nats|tls|wss?):\/\/\S+$/, 'a nats://, tls://, ws:// or wss:// URL')).default([]),
+        /** Namespaces every NATS subject and KV bucket: several services can share one NATS. */
+        name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('mcp-actors'),
+        /** This node's id in the directory (unset: random per start). Unique per running node. */
+        nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+        /** NATS user/password authentication. */
+        user: z.string().min(1).optional(),
+        password: z.string().optional(),
+        /** NATS token authentication (env MCP_ACTORS_CLUSTER_TOKEN). */
+        token: z.string().min(1).optional(),
+        /** A NATS credentials file (JWT + nkey seed). */
+        credsFile: z.string().min(1).optional(),
+        /** A file holding an nkey seed. */
+        nkeySeedFile: z.string().min(1).optional(),
+        /** TLS to NATS: a CA to trust, and a client certificate. */
+        tls: z.object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).strict().optional(),
+        connectTimeoutMs: positive(5_000),
+        /** A directory or record operation that takes longer fails the request (503). */
+        directoryTimeoutMs: positive(2_000),
+        /** While a forwarded request is open its owner is pinged this often; 3 missed pings end it. */
+        pingMs: positive(1_000),
+        /** Directory entries and records of actors no node holds any more expire after this (0: never). Held ones are refreshed. */
+        recordTtlMs: ms(24 * 3_600_000),
+      })
+      .strict()
+      .prefault({}),
+
     shutdown: z
       .object({
         /** On SIGTERM/SIGINT, how long accepted requests may take to finish before sessions end. */
@@ -444,7 +478,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
 export interface ConfigSources {
   file?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
-  flags?: { host?: string; port?: string; toolsets?: string };
+  flags?: { host?: string; port?: string; toolsets?: string; cluster?: string };
 }
 
 function splitList(s: string): string[] {
@@ -492,6 +526,8 @@ export function resolveConfig(sources: ConfigSources): Config {
   if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL;
   if (env.MCP_ACTORS_ADMIN_TOKEN) merged.admin = { ...(merged.admin as object | undefined), token: env.MCP_ACTORS_ADMIN_TOKEN };
   if (env.MCP_ACTORS_REQUEST_STATE_KEY) merged.mrtr = { ...(merged.mrtr as object | undefined), requestStateKey: env.MCP_ACTORS_REQUEST_STATE_KEY };
+  if (env.MCP_ACTORS_CLUSTER) merged.cluster = { ...(merged.cluster as object | undefined), servers: splitList(env.MCP_ACTORS_CLUSTER) };
+  if (env.MCP_ACTORS_CLUSTER_TOKEN) merged.cluster = { ...(merged.cluster as object | undefined), token: env.MCP_ACTORS_CLUSTER_TOKEN };
   if (env.MCP_ACTORS_TOKENS) {
     const auth = (merged.auth ?? {}) as Record<string, unknown>;
     const fromFile = Array.isArray(auth.tokens) ? auth.tokens : [];
@@ -501,5 +537,6 @@ export function resolveConfig(sources: ConfigSources): Config {
   if (f.host !== undefined) merged.host = f.host;
   if (f.port !== undefined) merged.port = parsePort(f.port, '--port');
   if (f.toolsets !== undefined) merged.toolsets = splitList(f.toolsets);
+  if (f.cluster !== undefined) merged.cluster = { ...(merged.cluster as object | undefined), servers: splitList(f.cluster) };
   return parseConfig(merged);
 }

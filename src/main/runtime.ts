@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import type { ActorBootData, FromActor, HandleTool } from '../shared/actor-messages.js';
 import { rpcError, type CodedError } from '../shared/errors.js';
 import { CallRegistry, type CallHandler } from './calls.js';
+import type { Cluster, StoredRecord } from './cluster/cluster.js';
 import { ConfigError, type Config } from './config.js';
 import { LocalDirectory, handleKey, sessionKey, type Directory } from './directory.js';
 import { ListenHub } from './modern/listen.js';
@@ -131,6 +132,10 @@ export class Runtime implements IntegrationContext {
   /** Resolved by a drain once no session is busy. */
   private idleWaiter: (() => void) | undefined;
   draining = false;
+  /** The node is stopping: its actors end here but live on in the cluster. */
+  private closing = false;
+  /** Cluster mode (cluster.servers set): the directory, records, forwarding and events through NATS. */
+  cluster: Cluster | undefined;
 
   private constructor(
     readonly config: Config,
@@ -279,6 +284,7 @@ export class Runtime implements IntegrationContext {
         for (const k of this.kinds.all()) void k.pool.releaseOwner(owner);
       },
       onEvent: (event) => this.publish(event),
+      recordChanged: (actor) => this.cluster?.changed(actor.key),
     };
     const st = config.stateless;
     this.stateless = new StatelessPool({
@@ -312,26 +318,46 @@ export class Runtime implements IntegrationContext {
   /** Resolves toolsets, sets up integrations and boots the first actor thread, so a broken toolset fails the start. */
   static async start(config: Config, log: Logger): Promise<Runtime> {
     const specs = resolveToolsets(config.toolsets);
-    const rt = new Runtime(config, log, specs);
-    rt.kinds.addConfigured(config, rt.resourceSupervisor);
+    let cluster: Cluster | undefined;
+    if (config.cluster.servers.length > 0) {
+      const { Cluster } = await import('./cluster/cluster.js');
+      let dropped: () => void = () => {};
+      cluster = await Cluster.connect(config, log, { maxBufferedBytes: config.http.sseMaxBufferedBytes, onDropped: () => dropped() });
+      // Every node signs and checks MRTR requestState with one key: the configured one, else the cluster's.
+      if (config.mrtr.requestStateKey === undefined) config = { ...config, mrtr: { ...config.mrtr, requestStateKey: await cluster.sharedSecret('mrtr-request-state') } };
+      const rt = new Runtime(config, log, specs);
+      dropped = () => rt.metrics.sseDropped.inc();
+      rt.cluster = cluster;
+      cluster.onEvent = (event) => rt.publishLocal(event);
+      return rt.boot().catch(async (err: unknown) => {
+        await cluster!.close();
+        throw err;
+      });
+    }
+    return new Runtime(config, log, specs).boot();
+  }
+
+  private async boot(): Promise<Runtime> {
+    const config = this.config;
+    this.kinds.addConfigured(config, this.resourceSupervisor);
     for (const name of config.toolsets) {
       const integration = BUILTINS[name]?.setup;
-      if (integration) await (await integration()).setup(rt);
+      if (integration) await (await integration()).setup(this);
     }
-    for (const k of rt.kinds.all()) k.pool.warm();
+    for (const k of this.kinds.all()) k.pool.warm();
     try {
-      await rt.pool.start();
-      await rt.stateless.start();
-      await rt.sharedStart?.start();
+      await this.pool.start();
+      await this.stateless.start();
+      await this.sharedStart?.start();
     } catch (err) {
       throw toolsetProblem(err as Error, config.toolsets);
     }
     if (config.sessions.lazyActivation) {
-      const t = await rt.pool.acquire();
-      rt.lazyInitialize = await LazyInitialize.probe(t);
-      await rt.releaseThread(t);
+      const t = await this.pool.acquire();
+      this.lazyInitialize = await LazyInitialize.probe(t);
+      await this.releaseThread(t);
     }
-    return rt;
+    return this;
   }
 
   /** A thread a session let go of: renewed and returned to the pool, or stopped (a slot: released). */
@@ -408,6 +434,7 @@ export class Runtime implements IntegrationContext {
     for (const h of this.sessionHooks) h.created?.(record, opts.headers);
     const entry: Session<S> = { actor, sink };
     this.sessions.add(actor.key, entry);
+    this.register(actor);
     this.metrics.handlesCreated.inc();
     this.log.info({ audit: 'handle.created', handle: record.fingerprint, principal: opts.principal, clientIp: opts.clientIp }, 'state handle created');
     return entry;
@@ -416,6 +443,11 @@ export class Runtime implements IntegrationContext {
   /** A 2026-07-28 request reached a handle's actor: integrations may rebind from its headers. */
   handleRequest(actor: SessionActor, headers: Record<string, string | undefined> | undefined): void {
     for (const h of this.sessionHooks) h.request?.(actor.record, headers);
+  }
+
+  /** Whether this node holds the handle's actor (whoever's it is). */
+  holdsHandle(handle: string): boolean {
+    return this.sessions.get(handleKey(handle)) !== undefined;
   }
 
   /** The live actor of a handle, if it is this principal's (to anyone else it does not exist). */
@@ -427,6 +459,12 @@ export class Runtime implements IntegrationContext {
 
   /** A server event from any thread: every listen stream that asked for it, and every 2025 session. */
   private publish(event: Extract<FromActor, { t: 'event' }>['event']): void {
+    this.cluster?.publishEvent(event);
+    this.publishLocal(event);
+  }
+
+  /** An event for this node's listeners and sessions (from here, or from another node of the cluster). */
+  publishLocal(event: Extract<FromActor, { t: 'event' }>['event']): void {
     this.metrics.events.inc({ kind: event.kind });
     this.listen.publish(event);
     const method = { tools_list_changed: 'notifications/tools/list_changed', prompts_list_changed: 'notifications/prompts/list_changed', resources_list_changed: 'notifications/resources/list_changed' }[event.kind];
@@ -448,14 +486,43 @@ export class Runtime implements IntegrationContext {
     for (const h of this.sessionHooks) h.created?.(record, opts.headers);
     const session: Session<S> = { actor, sink };
     this.sessions.add(actor.key, session);
+    this.register(actor);
     this.metrics.sessionsCreated.inc();
     this.log.info({ audit: 'session.created', session: record.fingerprint, principal: opts.principal, clientIp: opts.clientIp }, 'session created');
     return session;
   }
 
+  /** Cluster mode: a new actor belongs to this node; it answers nothing before the directory says so. */
+  private register(actor: SessionActor): void {
+    if (!this.cluster) return;
+    actor.holdUntil(this.cluster.register(actor.key, () => (actor.ended ? undefined : actor.record)));
+  }
+
+  /**
+   * Cluster mode: an actor this node took over (its owner died) or held before, revived from its
+   * stored record — handshake, logging level, subscriptions, state, principal. The next message
+   * starts its thread, which replays the handshake. False if the server cannot take it.
+   */
+  adopt<S extends SessionSink>(stored: StoredRecord, sink: S): Session<S> | undefined {
+    const key = stored.kind === 'handle' ? handleKey(stored.record.id) : sessionKey(stored.record.id);
+    const existing = this.sessions.get(key) as Session<S> | undefined;
+    if (existing) return existing;
+    if (this.draining) return undefined;
+    const record: SessionRecord = { ...stored.record, lastActivity: Date.now() };
+    const actor = new SessionActor(record, sink, this.actorDeps, stored.kind);
+    this.phaseCounts.idle++;
+    if (stored.kind === 'handle') this.handleCount++;
+    const entry: Session<S> = { actor, sink };
+    this.sessions.add(key, entry);
+    this.cluster!.changed(key);
+    this.log.info({ audit: `${stored.kind}.adopted`, [stored.kind]: record.fingerprint, principal: record.principal }, `${stored.kind === 'handle' ? 'state handle' : 'session'} taken over from its record`);
+    return entry;
+  }
+
   private forget(actor: SessionActor, reason: string): void {
     const entry = this.sessions.get(actor.key);
     if (entry?.actor !== actor || !this.sessions.remove(actor.key, entry)) return;
+    this.cluster?.ended(actor.key, this.closing);
     this.phaseCounts.ended--;
     for (const h of this.sessionHooks) h.ended?.(actor.record);
     if (actor.key.kind === 'handle') {
@@ -556,6 +623,7 @@ export class Runtime implements IntegrationContext {
   /** Ends every session and stops every thread. */
   async close(): Promise<void> {
     this.draining = true;
+    this.closing = true;
     clearInterval(this.sweepTimer);
     this.listen.closeAll();
     await Promise.all([...this.sessions.values()].map(({ actor }) => actor.end('server shutting down')));
@@ -566,5 +634,6 @@ export class Runtime implements IntegrationContext {
     for (const fn of this.closeHooks) await fn();
     await this.resourceSupervisor.shutdown();
     await this.pool.close();
+    await this.cluster?.close();
   }
 }

@@ -63,6 +63,10 @@ const table = {
   PRINCIPAL_SESSION_LIMIT: { http: 429, rpc: -32018, message: 'Too Many Requests: this principal has the maximum number of open sessions; end one (DELETE) or wait for one to expire' },
   PRINCIPAL_INFLIGHT_LIMIT: { http: 429, rpc: -32018, message: 'Too Many Requests: this principal has the maximum number of requests in flight' },
   TOO_MANY_STREAMS: { http: 429, rpc: -32018, message: 'Too Many Requests: this session has the maximum number of open SSE streams; close one first' },
+  // Cluster mode: the directory (NATS) is unreachable; a node serving a forwarded request died.
+  CLUSTER_UNAVAILABLE: { http: 503, rpc: -32019, message: 'Service Unavailable: the cluster directory (NATS) cannot be reached; retry shortly' },
+  NODE_LOST: { http: 503, rpc: -32019, message: 'Service Unavailable: the node serving this request was lost' },
+  BODY_TOO_LARGE_TO_FORWARD: { http: 413, rpc: -32000, message: 'Payload Too Large: the request must be forwarded to the node that owns its session, and NATS carries at most max_payload bytes' },
   INTERNAL: { http: 500, rpc: -32603, message: 'Internal error' },
   // Below the edge: between threads, pools and resource actors.
   UNKNOWN_CALL: { http: 500, rpc: -32603, message: 'Internal error: unknown runtime call' },

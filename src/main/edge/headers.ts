@@ -8,7 +8,14 @@ import type { Context } from 'hono';
 import type { Principal } from './auth/principal.js';
 
 /** `principal` is set by the auth middleware; absent for anonymous requests. */
-export type EdgeEnv = { Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse }; Variables: { principal?: Principal } };
+/**
+ * `incoming`/`outgoing`: Node's request and response. `forwarded`: the request came from another
+ * node of the cluster, which authenticated `forwardedPrincipal`.
+ */
+export type EdgeEnv = {
+  Bindings: { incoming?: IncomingMessage; outgoing?: Pick<ServerResponse, 'once'>; forwarded?: boolean; forwardedPrincipal?: Principal };
+  Variables: { principal?: Principal };
+};
 
 export function header(c: Context<EdgeEnv>, name: string): string | undefined {
   const incoming = c.env?.incoming;

@@ -125,12 +125,37 @@ export function createApp(rt: Runtime, parts: EdgeParts = { auth: new Authentica
     }
   }
 
+  if (rt.cluster) serveForwarded(rt, edge);
+
   app.notFound(() => new Response('Not Found', { status: 404 }));
   app.onError((err) => {
     rt.log.error({ err: err.message, stack: err.stack }, 'unhandled error in the HTTP edge');
     return jsonError(rpcError('INTERNAL'));
   });
   return app;
+}
+
+/**
+ * Cluster mode: requests other nodes relay here run through the same edge. The relaying node
+ * authenticated them (and applied its rate limits); the principal comes with the request, which
+ * only nodes can send (the cluster's NATS subjects, see the README's NATS permissions).
+ */
+function serveForwarded(rt: Runtime, edge: StreamableEdge): void {
+  const internal = new Hono<EdgeEnv>();
+  const path = rt.config.http.path;
+  internal.use(path, (c, next) => {
+    const principal = c.env.forwardedPrincipal;
+    if (principal) c.set('principal', principal);
+    return next();
+  });
+  internal.post(path, (c) => edge.post(c));
+  internal.get(path, (c) => edge.get(c));
+  internal.delete(path, (c) => edge.delete(c));
+  internal.onError((err) => {
+    rt.log.error({ err: err.message, stack: err.stack }, 'unhandled error serving a forwarded request');
+    return jsonError(rpcError('INTERNAL'));
+  });
+  rt.cluster!.serve((req, env) => Promise.resolve(internal.fetch(req, { outgoing: env.outgoing, forwarded: true, forwardedPrincipal: env.principal })));
 }
 
 export interface HttpServer {

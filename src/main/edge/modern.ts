@@ -18,6 +18,8 @@ import { SSE_HEADERS, SseStream } from './sse.js';
 import { jsonError } from './session-streams.js';
 import type { PrincipalLimiter } from './auth/limits.js';
 import type { EdgeEnv } from './headers.js';
+import { routeToOwner } from './cluster-route.js';
+import { handleKey } from '../directory.js';
 
 type Ctx = Context<EdgeEnv>;
 
@@ -105,6 +107,7 @@ export class ModernEdge {
       handleActor: (h, p) => rt.handleActor(h, p),
       handleRequest: (actor, headers) => rt.handleRequest(actor, headers),
       createHandle: (opts, sink) => {
+        if (rt.cluster && !rt.cluster.available) return rpcError('CLUSTER_UNAVAILABLE');
         const limiter = opts.auth ? this.limiter : undefined;
         const principal = opts.principal;
         if (opts.auth && limiter && !limiter.openSession(opts.auth)) {
@@ -161,6 +164,14 @@ export class ModernEdge {
       return this.reject(rpcError('SHUTTING_DOWN', 'not accepting new requests'), msg.id, { 'retry-after': String(this.rt.config.http.retryAfterSeconds) });
     }
     if (msg.method === 'subscriptions/listen') return this.listen(c, msg, headers);
+    if (this.rt.cluster) {
+      // A handle another node holds: served there (or taken over here when that node is gone).
+      const handle = this.router.handleOf(msg);
+      if (handle !== undefined && !this.rt.holdsHandle(handle)) {
+        const relayed = await routeToOwner(this.rt, c, handleKey(handle), msg.raw, msg.id, () => this.router.handleSink);
+        if (relayed) return relayed;
+      }
+    }
     let release: (() => void) | undefined;
     if (principal && this.limiter) {
       if (!this.limiter.beginRequest(principal)) {

@@ -14,6 +14,9 @@ import { SessionStreams, jsonError } from './session-streams.js';
 import { header, type EdgeEnv } from './headers.js';
 import type { PrincipalLimiter } from './auth/limits.js';
 import type { Principal } from './auth/principal.js';
+import { requestHeaders, routeToOwner } from './cluster-route.js';
+import type { SessionRecord } from '../sessions/session-record.js';
+import { sessionKey } from '../directory.js';
 
 export type { EdgeEnv };
 
@@ -53,16 +56,6 @@ function eraOf(msg: ParsedMessage, versionHeader: string | undefined): 'legacy' 
   return rpcError('MISSING_ENVELOPE', `MCP-Protocol-Version names ${v}, but the request lacks ${missing.join(', ')}`, { envelope: { missing } });
 }
 
-/** A request's headers, lower-case names (Node's parsed headers, or the Web ones). */
-function requestHeaders(c: Ctx): Record<string, string | undefined> {
-  const incoming = c.env?.incoming;
-  if (incoming) {
-    const out: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(incoming.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
-    return out;
-  }
-  return Object.fromEntries(c.req.raw.headers.entries());
-}
 
 export class StreamableEdge {
   readonly modern: ModernEdge;
@@ -131,6 +124,30 @@ export class StreamableEdge {
     return s;
   }
 
+  /** Cluster mode: a session another node holds is served there (or taken over here); undefined: serve it here. */
+  private toOwner(c: Ctx, body: string | undefined, requestId: JsonRpcId | null): Promise<Response | undefined> | undefined {
+    const id = header(c, SESSION_HEADER);
+    if (!this.rt.cluster || id === undefined || this.rt.session(id)) return undefined;
+    return routeToOwner(this.rt, c, sessionKey(id), body, requestId, (stored) => this.streams(stored.record));
+  }
+
+  /** A session's HTTP streams. */
+  private streams(record: SessionRecord, onEnded?: () => void): SessionStreams {
+    const http = this.rt.config.http;
+    return new SessionStreams({
+      retryMs: http.sseRetryMs,
+      maxEvents: http.eventStoreMaxEvents,
+      maxBytes: http.eventStoreMaxBytes,
+      priming: () => supportsPrimingEvents(record.protocolVersion),
+      log: this.rt.log,
+      fingerprint: record.fingerprint,
+      maxStreams: http.maxSseStreamsPerSession,
+      maxBufferedBytes: http.sseMaxBufferedBytes,
+      onStreamDropped: () => this.rt.metrics.sseDropped.inc(),
+      onEnded,
+    });
+  }
+
   private checkVersion(c: Ctx): CodedError | undefined {
     const v = header(c, VERSION_HEADER);
     if (v !== undefined && !isSupportedVersion(v)) {
@@ -169,8 +186,14 @@ export class StreamableEdge {
 
     const versionError = this.checkVersion(c);
     if (versionError) return this.reject(versionError, msg.kind === 'request' ? msg.id : null);
+    const requestId = msg.kind === 'request' ? msg.id : null;
+    const relayed = this.toOwner(c, msg.raw, requestId);
+    if (relayed) {
+      const r = await relayed;
+      if (r) return r;
+    }
     const s = this.session(c);
-    if (s instanceof CodedError) return this.reject(s, msg.kind === 'request' ? msg.id : null);
+    if (s instanceof CodedError) return this.reject(s, requestId);
     if (msg.kind !== 'request') {
       // Notifications and replies are always taken, even while draining: requests in flight may need them.
       s.actor.submit(msg);
@@ -206,25 +229,13 @@ export class StreamableEdge {
     if (this.rt.atCapacity) {
       return this.reject(rpcError('SERVER_BUSY', `${this.rt.size} sessions are open (limit ${this.rt.config.sessions.maxSessions})`), msg.id, retryAfter);
     }
+    if (this.rt.cluster && !this.rt.cluster.available) return this.reject(rpcError('CLUSTER_UNAVAILABLE'), msg.id, retryAfter);
     const limiter = principal ? this.limiter : undefined;
     if (principal && limiter && !limiter.openSession(principal)) {
       return this.reject(rpcError('PRINCIPAL_SESSION_LIMIT', `limit ${principal.limits.maxSessions}`), msg.id, retryAfter);
     }
-    const http = this.rt.config.http;
     const session = this.rt.createSession(
-      (record) =>
-        new SessionStreams({
-          retryMs: http.sseRetryMs,
-          maxEvents: http.eventStoreMaxEvents,
-          maxBytes: http.eventStoreMaxBytes,
-          priming: () => supportsPrimingEvents(record.protocolVersion),
-          log: this.rt.log,
-          fingerprint: record.fingerprint,
-          maxStreams: http.maxSseStreamsPerSession,
-          maxBufferedBytes: http.sseMaxBufferedBytes,
-          onStreamDropped: () => this.rt.metrics.sseDropped.inc(),
-          onEnded: principal && limiter ? () => limiter.closeSession(principal.id) : undefined,
-        }),
+      (record) => this.streams(record, principal && limiter ? () => limiter.closeSession(principal.id) : undefined),
       {
         clientIp: c.env?.incoming?.socket.remoteAddress,
         principal: principal?.id,
@@ -244,7 +255,7 @@ export class StreamableEdge {
     return this.reject(rpcError('METHOD_NOT_ALLOWED', `${c.req.method} needs an Mcp-Session-Id (a 2025 session); MCP 2026-07-28 requests are POSTed`), null, { allow: 'POST' });
   }
 
-  get(c: Ctx): Response {
+  async get(c: Ctx): Promise<Response> {
     const sessionless = this.sessionless(c);
     if (sessionless) return sessionless;
     if (!acceptsSse(header(c, 'accept'))) {
@@ -252,6 +263,8 @@ export class StreamableEdge {
     }
     const versionError = this.checkVersion(c);
     if (versionError) return this.reject(versionError);
+    const relayed = await this.toOwner(c, undefined, null);
+    if (relayed) return relayed;
     const s = this.session(c);
     if (s instanceof CodedError) return this.reject(s);
     s.actor.record.lastActivity = Date.now();
@@ -266,6 +279,8 @@ export class StreamableEdge {
     if (sessionless) return sessionless;
     const versionError = this.checkVersion(c);
     if (versionError) return this.reject(versionError);
+    const relayed = await this.toOwner(c, undefined, null);
+    if (relayed) return relayed;
     const s = this.session(c);
     if (s instanceof CodedError) return this.reject(s);
     await s.actor.end('deleted by the client');

@@ -96,16 +96,15 @@ export class ModernRouter {
   request(msg: ParsedRequest, origin: RequestOrigin, sink: RequestSink): CodedError | undefined {
     const delivery: ModernDelivery = { ...(origin.mcpHeaders && { headers: origin.mcpHeaders }), ...(origin.principal !== undefined && { principal: origin.principal }) };
     const routed: ParsedRequest = { ...msg, delivery };
-    const ht = msg.method === 'tools/call' && typeof msg.params?.name === 'string' ? this.host.handleTools()[msg.params.name] : undefined;
+    const ht = this.handleToolOf(msg);
     if (ht?.role === 'create') return this.create(routed, origin, sink);
-    const args = msg.params?.arguments as Record<string, unknown> | undefined;
-    const handle = ht && args && typeof args === 'object' ? args[ht.argument] : undefined;
-    if (typeof handle === 'string') {
+    const handle = this.handleOf(msg);
+    if (handle !== undefined) {
       const actor = this.host.handleActor(handle, origin.principal);
       if (actor) {
         this.host.handleRequest?.(actor, origin.headers);
         const ex: Exchange = { clientId: msg.clientId, sink, actor };
-        if (ht!.role === 'destroy') ex.onFinal = (out) => !out.err && !out.toolError && actor.endSoon('ended by its destroying tool');
+        if (ht?.role === 'destroy') ex.onFinal = (out) => !out.err && !out.toolError && actor.endSoon('ended by its destroying tool');
         this.exchanges.set(msg.id, ex);
         actor.submit(routed);
         return undefined;
@@ -113,6 +112,19 @@ export class ModernRouter {
       delivery.handleRejected = true;
     }
     return this.toPool(routed, sink);
+  }
+
+  private handleToolOf(msg: ParsedRequest): HandleTool | undefined {
+    return msg.method === 'tools/call' && typeof msg.params?.name === 'string' ? this.host.handleTools()[msg.params.name] : undefined;
+  }
+
+  /** The state handle a request carries (a tools/call of a tool that uses or ends handles), if any. */
+  handleOf(msg: ParsedRequest): string | undefined {
+    const ht = this.handleToolOf(msg);
+    if (!ht || ht.role === 'create') return undefined;
+    const args = msg.params?.arguments as Record<string, unknown> | undefined;
+    const handle = args && typeof args === 'object' ? args[ht.argument] : undefined;
+    return typeof handle === 'string' ? handle : undefined;
   }
 
   private toPool(msg: ParsedRequest, sink: RequestSink): CodedError | undefined {

@@ -40,6 +40,7 @@ export class Metrics {
   readonly sessionsEnded: Counter<'reason'>;
   readonly httpRejected: Counter<'status' | 'code'>;
   readonly sseDropped: Counter;
+  readonly forwarded: Counter<'outcome'>;
   readonly threads: Gauge;
   readonly poolLeases: Gauge<'kind'>;
   readonly poolInstances: Gauge<'kind' | 'state'>;
@@ -181,6 +182,7 @@ export class Metrics {
       },
     });
     this.events = new Counter({ name: 'mcp_actors_events_published_total', help: 'Server events (list changes, resource updates) published by actors', labelNames: ['kind'], registers });
+    this.forwarded = new Counter({ name: 'mcp_actors_cluster_forwarded_total', help: 'Requests relayed to the node that owns their session or handle, by the HTTP status of the answer', labelNames: ['outcome'], registers });
     this.sseDropped = new Counter({ name: 'mcp_actors_sse_streams_dropped_total', help: 'SSE streams dropped because their client left sseMaxBufferedBytes unread', registers });
   }
 

@@ -117,6 +117,8 @@ export interface SessionActorDeps {
   call(actor: SessionActor, op: string, args: Record<string, unknown>): Promise<unknown>;
   /** An incarnation of the session let go of its thread: whatever it leased is released. */
   incarnationEnded(owner: LeaseOwner): void;
+  /** The record changed (handshake, logging level, subscriptions, state): cluster mode stores it. */
+  recordChanged?(actor: SessionActor): void;
   /** A list change or resource update the actor published (for every listener and session). */
   onEvent(event: Extract<FromActor, { t: 'event' }>['event']): void;
 }
@@ -165,6 +167,8 @@ export class SessionActor {
   private currentOwner: LeaseOwner;
   /** End the session once the running request has been answered (a session ending itself). */
   private endAfterCurrent: string | undefined;
+  /** Messages held until the actor is registered (holdUntil). */
+  private held: ParsedMessage[] | undefined;
 
   /** Its key in the actor directory. */
   readonly key: ActorKey;
@@ -242,7 +246,31 @@ export class SessionActor {
 
   // ---- inbound -------------------------------------------------------------------------------
 
+  /**
+   * Holds every message until `ready` settles (cluster mode: until the directory knows the actor,
+   * so its id never reaches a client before any node can find it). Bounded by the mailbox depth.
+   */
+  holdUntil(ready: Promise<void>): void {
+    const held: ParsedMessage[] = [];
+    this.held = held;
+    const release = () => {
+      this.held = undefined;
+      for (const m of held) this.submit(m);
+    };
+    ready.then(release, (err: Error) => {
+      this.deps.log.error({ session: this.record.fingerprint, err: err.message }, 'the actor could not be registered; ending it');
+      void this.end('it could not be registered in the cluster directory');
+      release();
+    });
+  }
+
   submit(m: ParsedMessage): void {
+    if (this.held) {
+      if (this.held.length < this.deps.limits.mailboxDepth) this.held.push(m);
+      else if (m.kind === 'request') this.answer(this.newJob(m), 'SESSION_BUSY', 'the session is still being registered');
+      else this.deps.log.warn({ session: this.record.fingerprint }, 'a message for an actor still being registered was refused (too many waiting)');
+      return;
+    }
     this.record.lastActivity = Date.now();
     if (m.kind === 'request') this.request(m);
     else if (m.kind === 'notification') this.notification(m);
@@ -274,6 +302,7 @@ export class SessionActor {
       if (lazy.protocolVersion) {
         this.record.handshake = { initialize: JSON.stringify(msg.params ?? {}), subscriptions: [] };
         this.record.protocolVersion = lazy.protocolVersion;
+        this.deps.recordChanged?.(this);
       }
       this.sink.deliver({ json: lazy.json, kind: 'response', id: msg.id, ...(lazy.protocolVersion ? {} : { err: true as const }) });
       this.deps.observer.requestDone('initialize', undefined, Date.now() - job.receivedAt, lazy.protocolVersion ? 'ok' : 'error');
@@ -446,15 +475,21 @@ export class SessionActor {
     if (method === 'initialize') {
       this.record.handshake = { initialize: JSON.stringify(params), subscriptions: [] };
       this.record.protocolVersion = reply.result.protocolVersion;
+      this.deps.recordChanged?.(this);
       return;
     }
     const h: Handshake | undefined = this.record.handshake;
     if (!h) return;
-    if (method === 'logging/setLevel' && typeof params.level === 'string') h.logLevel = params.level;
+    if (method === 'logging/setLevel' && typeof params.level === 'string') {
+      h.logLevel = params.level;
+      this.deps.recordChanged?.(this);
+      return;
+    }
     const uri = params.uri;
     if (typeof uri !== 'string') return;
     if (method === 'resources/subscribe' && !h.subscriptions.includes(uri)) h.subscriptions.push(uri);
     if (method === 'resources/unsubscribe') h.subscriptions = h.subscriptions.filter((u) => u !== uri);
+    this.deps.recordChanged?.(this);
   }
 
   // ---- outbound ------------------------------------------------------------------------------
@@ -500,6 +535,7 @@ export class SessionActor {
       case 'state':
         if (m.deleted) delete this.record.state[m.key];
         else this.record.state[m.key] = m.value;
+        this.deps.recordChanged?.(this);
         return;
       case 'log':
         this.deps.log[m.level]({ ...m.data, session: this.record.fingerprint, thread: thread.threadId }, m.msg);

@@ -1,0 +1,406 @@
+/**
+ * Cluster mode: several nodes form one service through NATS (JetStream).
+ *
+ * - The directory: which node owns each legacy session and each 2026 state handle, in a KV bucket
+ *   (`<name>-owners`). A new actor is registered with a create (fails if the key exists); a node
+ *   takes over the actor of a dead owner with an update on the revision it read (compare-and-set:
+ *   of nodes racing for one key exactly one wins, the others forward to it).
+ * - Records: what brings an actor back on any node (handshake, logging level, subscriptions,
+ *   ctx.state, principal) in `<name>-records`, written when it changes. Never credentials: the
+ *   private data integrations bind from request headers stays on the node that received them.
+ * - Forwarding: a request for an actor owned elsewhere is relayed to its owner (forward.ts).
+ *   The owner's death shows at once as "no responders"; the asking node then claims the actor
+ *   and revives it from its record.
+ * - Events (list changes, resource updates) are published on `<name>.events` for every node.
+ * - NATS down: requests that need the directory fail fast (503 + Retry-After); the client
+ *   reconnects forever; local actors keep serving; stateless requests do not need NATS at all.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { FromActor } from '../../shared/actor-messages.js';
+import { rpcError } from '../../shared/errors.js';
+import type { JsonRpcId } from '../../shared/errors.js';
+import type { Config } from '../config.js';
+import { keyString, type ActorKey } from '../directory.js';
+import type { Principal } from '../edge/auth/principal.js';
+import type { Logger } from '../observability/log.js';
+import type { SessionRecord } from '../sessions/session-record.js';
+import { forward, serveForwarded, OwnerGone, type ForwardedHandler, type ForwardedRequest } from './forward.js';
+
+export type ClusterConfig = Config['cluster'];
+export type ServerEvent = Extract<FromActor, { t: 'event' }>['event'];
+
+/** KV keys allow [-/_=.A-Za-z0-9]; ids a client sends that do not fit are never looked up. */
+const KEY_RE = /^[-_=A-Za-z0-9]{1,200}$/;
+
+function kvKey(key: ActorKey): string | undefined {
+  if (!KEY_RE.test(key.id)) return undefined;
+  return `${key.kind === 'handle' ? 'h' : 's'}.${key.id}`;
+}
+
+/** Where a request for an actor this node does not hold goes. */
+export type Placement =
+  /** This node holds it now (revived from its record, or it was just registered here). */
+  | { at: 'here' }
+  /** Another node answered it: relay this response. */
+  | { at: 'forwarded'; response: Response }
+  /** No node owns it: it never existed or has ended. */
+  | { at: 'nowhere' };
+
+/** A record as stored: the session record plus its kind. */
+export interface StoredRecord {
+  v: 1;
+  kind: 'session' | 'handle';
+  record: SessionRecord;
+}
+
+interface Writer {
+  /** Returns the record to store (undefined: the actor is gone, stop writing). */
+  snapshot: () => SessionRecord | undefined;
+  running: boolean;
+  dirty: boolean;
+}
+
+export interface ForwardInput {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  principal: Principal | undefined;
+  body?: string;
+  requestId: JsonRpcId | null | undefined;
+  clientGone?: (fn: () => void) => void;
+}
+
+export class Cluster {
+  readonly nodeId: string;
+  private connected = true;
+  private readonly writers = new Map<string, Writer>();
+  private readonly pending = new Map<string, Promise<Placement | 'again'>>();
+  private subs: Subscription[] = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  /** Events other nodes published. */
+  onEvent: ((event: ServerEvent) => void) | undefined;
+
+  private constructor(
+    readonly config: ClusterConfig,
+    private readonly nc: NatsConnection,
+    private readonly owners: KV,
+    private readonly records: KV,
+    private readonly settings: KV,
+    private readonly log: Logger,
+    private readonly http: { maxBufferedBytes: number; onDropped: () => void },
+  ) {
+    this.nodeId = config.nodeId ?? `n-${randomBytes(6).toString('hex')}`;
+    void this.watchStatus();
+  }
+
+  static async connect(config: Config, log: Logger, http: { maxBufferedBytes: number; onDropped: () => void }): Promise<Cluster> {
+    const c = config.cluster;
+    const opts: ConnectionOptions = {
+      servers: c.servers,
+      name: `mcp-actors ${c.name}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: c.connectTimeoutMs,
+      pingInterval: 10_000,
+      inboxPrefix: `_INBOX_${c.name}`,
+    };
+    if (c.user !== undefined) {
+      opts.user = c.user;
+      opts.pass = c.password;
+    }
+    if (c.token !== undefined) opts.token = c.token;
+    if (c.credsFile !== undefined) opts.authenticator = credsAuthenticator(readFileSync(c.credsFile));
+    if (c.nkeySeedFile !== undefined) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(c.nkeySeedFile, 'utf8').trim()));
+    if (c.tls) opts.tls = { ...(c.tls.caFile && { caFile: c.tls.caFile }), ...(c.tls.certFile && { certFile: c.tls.certFile }), ...(c.tls.keyFile && { keyFile: c.tls.keyFile }) };
+    let nc: NatsConnection;
+    try {
+      nc = await connect(opts);
+    } catch (err) {
+      // Never the credentials: the error names the servers only.
+      throw new Error(`cluster: cannot connect to NATS at ${c.servers.join(', ')}: ${(err as Error).message}`);
+    }
+    const kvm = new Kvm(jetstream(nc, { timeout: c.directoryTimeoutMs }));
+    const ttl = config.cluster.recordTtlMs;
+    try {
+      const owners = await kvm.create(`${c.name}-owners`, { history: 1, ttl });
+      const records = await kvm.create(`${c.name}-records`, { history: 1, ttl });
+      const settings = await kvm.create(`${c.name}-settings`, { history: 1 });
+      const cl = new Cluster(c, nc, owners, records, settings, log, http);
+      log.info({ node: cl.nodeId, cluster: c.name, servers: c.servers }, 'joined the cluster');
+      return cl;
+    } catch (err) {
+      await nc.close().catch(() => {});
+      throw new Error(`cluster: NATS at ${c.servers.join(', ')} has no usable JetStream (start nats-server with -js): ${(err as Error).message}`);
+    }
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this.log.warn({ node: this.nodeId }, 'cluster: NATS connection lost; reconnecting');
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+        this.log.info({ node: this.nodeId }, 'cluster: NATS connection back');
+        for (const [k, w] of this.writers) if (w.dirty) this.write(k, w);
+      }
+    }
+  }
+
+  get available(): boolean {
+    return this.connected && !this.nc.isClosed();
+  }
+
+  private get inboxPrefix(): string {
+    return `_INBOX_${this.config.name}`;
+  }
+
+  private subject(node: string, what: 'http' | 'ping'): string {
+    return `${this.config.name}.node.${node}.${what}`;
+  }
+
+  /** A secret every node shares (the first node to ask mints it). */
+  async sharedSecret(name: string): Promise<string> {
+    const key = `secret.${name}`;
+    const existing = await this.settings.get(key);
+    if (existing && existing.operation === 'PUT') return existing.string();
+    try {
+      await this.settings.create(key, randomBytes(32).toString('base64url'));
+    } catch {
+      // another node created it first
+    }
+    const entry = await this.settings.get(key);
+    if (!entry) throw new Error(`cluster: the shared ${name} could not be read back`);
+    return entry.string();
+  }
+
+  /** Serves the requests other nodes forward here, and delivers the events they publish to onEvent. */
+  serve(handler: ForwardedHandler): void {
+    this.subs.push(...serveForwarded(this.nc, this.inboxPrefix, this.subject(this.nodeId, 'http'), this.subject(this.nodeId, 'ping'), handler, this.log));
+    this.subs.push(
+      this.nc.subscribe(`${this.config.name}.events`, {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            const m = msg.json<{ from: string; event: ServerEvent }>();
+            if (m.from !== this.nodeId) this.onEvent?.(m.event);
+          } catch (e) {
+            this.log.warn({ err: (e as Error).message }, 'cluster: an unreadable event was ignored');
+          }
+        },
+      }),
+    );
+    if (this.config.recordTtlMs > 0) {
+      this.refreshTimer = setInterval(() => this.refresh(), Math.max(1_000, this.config.recordTtlMs / 3));
+      this.refreshTimer.unref();
+    }
+  }
+
+  publishEvent(event: ServerEvent): void {
+    if (!this.available) return;
+    this.nc.publish(`${this.config.name}.events`, JSON.stringify({ from: this.nodeId, event }));
+  }
+
+  /**
+   * A new actor made here: this node owns it from now on. Resolves once the directory says so
+   * (the actor's first answer waits for it, so its id never reaches a client before any node can find it).
+   */
+  async register(key: ActorKey, snapshot: () => SessionRecord | undefined): Promise<void> {
+    const k = kvKey(key);
+    if (!k) throw new Error('an actor id that is not a valid directory key');
+    await this.owners.create(k, this.nodeId);
+    this.track(key, snapshot);
+    const w = this.writers.get(k)!;
+    w.dirty = true;
+    await this.write(k, w);
+  }
+
+  /** Follows an actor's record: written now and whenever `changed` is called for it. */
+  private track(key: ActorKey, snapshot: () => SessionRecord | undefined): void {
+    const k = kvKey(key);
+    if (!k) return;
+    this.writers.set(k, { snapshot, running: false, dirty: false });
+  }
+
+  /** The actor's record changed: store it (coalesced: at most one write in flight per actor). */
+  changed(key: ActorKey): void {
+    const k = kvKey(key);
+    const w = k ? this.writers.get(k) : undefined;
+    if (!k || !w) return;
+    w.dirty = true;
+    void this.write(k, w);
+  }
+
+  private async write(k: string, w: Writer): Promise<void> {
+    if (w.running) return;
+    w.running = true;
+    try {
+      while (w.dirty) {
+        w.dirty = false;
+        const record = w.snapshot();
+        if (!record || this.writers.get(k) !== w) return;
+        const stored: StoredRecord = { v: 1, kind: k.startsWith('h.') ? 'handle' : 'session', record };
+        try {
+          await this.records.put(k, JSON.stringify(stored));
+        } catch (err) {
+          w.dirty = true;
+          if (!this.available || this.closing) return; // written again on reconnect
+          this.log.warn({ err: (err as Error).message }, 'cluster: writing a record failed; retrying');
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    } finally {
+      w.running = false;
+    }
+  }
+
+  /** Re-puts the owner entries and records of the actors held here, so the buckets' TTL does not expire them. */
+  private refresh(): void {
+    if (!this.available) return;
+    for (const [k, w] of this.writers) {
+      void this.owners.put(k, this.nodeId).catch(() => {});
+      w.dirty = true;
+      void this.write(k, w);
+    }
+  }
+
+  /**
+   * The actor ended for good (DELETE, idle timeout…): out of the directory. When the node is only
+   * shutting down, the actor is not over: its entries stay for another node to take over.
+   */
+  ended(key: ActorKey, nodeShuttingDown: boolean): void {
+    const k = kvKey(key);
+    if (!k) return;
+    const w = this.writers.get(k);
+    this.writers.delete(k);
+    if (nodeShuttingDown) {
+      if (w?.dirty && this.available) {
+        const record = w.snapshot();
+        if (record) void this.records.put(k, JSON.stringify({ v: 1, kind: key.kind, record })).catch(() => {});
+      }
+      return;
+    }
+    void (async () => {
+      try {
+        await this.records.delete(k);
+        await this.owners.delete(k);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'cluster: removing an ended actor from the directory failed (it expires with the TTL)');
+      }
+    })();
+  }
+
+  /** The node stopped holding the actor without it ending (another node took it over). */
+  forget(key: ActorKey): void {
+    const k = kvKey(key);
+    if (k) this.writers.delete(k);
+  }
+
+  /**
+   * Where a request for an actor this node does not hold goes: relayed to its owner, or — the
+   * owner gone, or the actor this node's from before — revived here from its record. `adopt`
+   * revives it (false: the record belongs to no actor any more); `relay` forwards to a node.
+   * Requests for one key arriving together share one takeover; each is relayed on its own.
+   */
+  async place(key: ActorKey, adopt: (stored: StoredRecord) => boolean, relay: (node: string) => Promise<Response>, hop: number): Promise<Placement> {
+    const k = kvKey(key);
+    if (!k) return { at: 'nowhere' };
+    if (!this.available) throw rpcError('CLUSTER_UNAVAILABLE');
+    for (let attempt = 0; attempt < 4; attempt++) {
+      let entry;
+      try {
+        entry = await this.owners.get(k);
+      } catch (err) {
+        throw rpcError('CLUSTER_UNAVAILABLE', (err as Error).message);
+      }
+      if (!entry || entry.operation !== 'PUT') return { at: 'nowhere' };
+      const owner = entry.string();
+      let placed: Placement | 'again';
+      if (owner === this.nodeId) {
+        placed = await this.once(key, () => this.revive(k, key, adopt));
+      } else {
+        if (hop > 0) throw rpcError('CLUSTER_UNAVAILABLE', 'the actor moved while the request was on its way; retry');
+        try {
+          return { at: 'forwarded', response: await relay(owner) };
+        } catch (err) {
+          if (!(err instanceof OwnerGone)) throw err;
+        }
+        const revision = entry.revision;
+        placed = await this.once(key, async () => {
+          // The owner is gone: take the actor over, unless another node did first.
+          try {
+            await this.owners.update(k, this.nodeId, revision);
+          } catch {
+            return 'again'; // lost the race (or the entry changed): look again
+          }
+          this.log.info({ node: this.nodeId, from: owner, kind: key.kind }, 'cluster: took over an actor whose node is gone');
+          return this.revive(k, key, adopt);
+        });
+      }
+      if (placed !== 'again') return placed;
+    }
+    throw rpcError('CLUSTER_UNAVAILABLE', 'the directory kept changing while this request looked for its actor; retry');
+  }
+
+  /** Runs `fn` once for concurrent callers about one key. */
+  private once(key: ActorKey, fn: () => Promise<Placement | 'again'>): Promise<Placement | 'again'> {
+    const ks = keyString(key);
+    const running = this.pending.get(ks);
+    if (running) return running;
+    const p = fn().finally(() => this.pending.delete(ks));
+    this.pending.set(ks, p);
+    return p;
+  }
+
+  private async revive(k: string, key: ActorKey, adopt: (stored: StoredRecord) => boolean): Promise<Placement> {
+    let stored;
+    try {
+      stored = await this.records.get(k);
+    } catch (err) {
+      throw rpcError('CLUSTER_UNAVAILABLE', (err as Error).message);
+    }
+    if (!stored || stored.operation !== 'PUT') {
+      await this.owners.delete(k).catch(() => {});
+      return { at: 'nowhere' };
+    }
+    const data = stored.json<StoredRecord>();
+    if (data.v !== 1 || data.kind !== key.kind || data.record.id !== key.id || !adopt(data)) return { at: 'nowhere' };
+    return { at: 'here' };
+  }
+
+  /** Relays a request to `node` (rejects with OwnerGone when nobody answers there). */
+  forward(node: string, input: ForwardInput): Promise<Response> {
+    const body = input.body;
+    const max = this.nc.info?.max_payload ?? 1024 * 1024;
+    if (body !== undefined && Buffer.byteLength(body) > max - 64 * 1024) {
+      throw rpcError('BODY_TOO_LARGE_TO_FORWARD', `at most ${max - 64 * 1024} bytes can be forwarded (the NATS server's max_payload is ${max})`);
+    }
+    const req: ForwardedRequest = { m: input.method, p: input.path, h: input.headers, ...(input.principal && { pr: input.principal }), ...(body !== undefined && { b: body }) };
+    return forward(req, {
+      nc: this.nc,
+      inboxPrefix: this.inboxPrefix,
+      subject: this.subject(node, 'http'),
+      pingSubject: this.subject(node, 'ping'),
+      node,
+      log: this.log,
+      pingMs: this.config.pingMs,
+      maxBufferedBytes: this.http.maxBufferedBytes,
+      onDropped: this.http.onDropped,
+      requestId: input.requestId,
+      clientGone: input.clientGone,
+    });
+  }
+
+  /** Leaves the cluster: actors stay in the directory for other nodes to take over. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.refreshTimer);
+    for (const s of this.subs) s.unsubscribe();
+    await this.nc.drain().catch(() => {});
+  }
+}
