@@ -225,7 +225,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   }
   // No inherited PORT/HOST/MCP_* variables: the flags and the file are the whole configuration.
   const env = { ...process.env };
-  for (const k of ['PORT', 'HOST', 'MCP_TOOLSETS', 'LOG_LEVEL', 'MCP_ACTORS_CONFIG', 'MCP_ACTORS_ADMIN_TOKEN', 'NODE_OPTIONS']) delete env[k];
+  for (const k of ['PORT', 'HOST', 'MCP_TOOLSETS', 'LOG_LEVEL', 'MCP_ACTORS_CONFIG', 'MCP_ACTORS_ADMIN_TOKEN', 'MCP_ACTORS_CLUSTER', 'MCP_ACTORS_CLUSTER_TOKEN', 'NODE_OPTIONS']) delete env[k];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   const server = new ChildServer(kind, child, cleanup);
   try {

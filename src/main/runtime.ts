@@ -329,6 +329,7 @@ export class Runtime implements IntegrationContext {
       dropped = () => rt.metrics.sseDropped.inc();
       rt.cluster = cluster;
       cluster.onEvent = (event) => rt.publishLocal(event);
+      cluster.onLost = (key) => void rt.sessions.get(key)?.actor.end('another node of the cluster took it over');
       return rt.boot().catch(async (err: unknown) => {
         await cluster!.close();
         throw err;
@@ -501,20 +502,20 @@ export class Runtime implements IntegrationContext {
   /**
    * Cluster mode: an actor this node took over (its owner died) or held before, revived from its
    * stored record — handshake, logging level, subscriptions, state, principal. The next message
-   * starts its thread, which replays the handshake. False if the server cannot take it.
+   * starts its thread, which replays the handshake. Throws SHUTTING_DOWN on a draining node.
    */
   adopt<S extends SessionSink>(stored: StoredRecord, sink: S): Session<S> | undefined {
     const key = stored.kind === 'handle' ? handleKey(stored.record.id) : sessionKey(stored.record.id);
     const existing = this.sessions.get(key) as Session<S> | undefined;
     if (existing) return existing;
-    if (this.draining) return undefined;
+    if (this.draining) throw rpcError('SHUTTING_DOWN', 'this node is shutting down; retry (another node takes the session over)');
     const record: SessionRecord = { ...stored.record, lastActivity: Date.now() };
     const actor = new SessionActor(record, sink, this.actorDeps, stored.kind);
     this.phaseCounts.idle++;
     if (stored.kind === 'handle') this.handleCount++;
     const entry: Session<S> = { actor, sink };
     this.sessions.add(key, entry);
-    this.cluster!.changed(key);
+    void this.cluster!.hold(key, () => (actor.ended ? undefined : actor.record));
     this.log.info({ audit: `${stored.kind}.adopted`, [stored.kind]: record.fingerprint, principal: record.principal }, `${stored.kind === 'handle' ? 'state handle' : 'session'} taken over from its record`);
     return entry;
   }
@@ -624,6 +625,8 @@ export class Runtime implements IntegrationContext {
   async close(): Promise<void> {
     this.draining = true;
     this.closing = true;
+    // Cluster mode: other nodes take this node's actors over from here on.
+    await this.cluster?.leave();
     clearInterval(this.sweepTimer);
     this.listen.closeAll();
     await Promise.all([...this.sessions.values()].map(({ actor }) => actor.end('server shutting down')));

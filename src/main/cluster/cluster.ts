@@ -84,6 +84,8 @@ export class Cluster {
   private closing = false;
   /** Events other nodes published. */
   onEvent: ((event: ServerEvent) => void) | undefined;
+  /** An actor held here was taken over by another node (while this one could not reach NATS). */
+  onLost: ((key: ActorKey) => void) | undefined;
 
   private constructor(
     readonly config: ClusterConfig,
@@ -147,7 +149,9 @@ export class Cluster {
       } else if (s.type === 'reconnect') {
         this.connected = true;
         this.log.info({ node: this.nodeId }, 'cluster: NATS connection back');
-        for (const [k, w] of this.writers) if (w.dirty) this.write(k, w);
+        void this.verifyOwnership().then(() => {
+          for (const [k, w] of this.writers) if (w.dirty) void this.write(k, w);
+        });
       }
     }
   }
@@ -214,17 +218,16 @@ export class Cluster {
     const k = kvKey(key);
     if (!k) throw new Error('an actor id that is not a valid directory key');
     await this.owners.create(k, this.nodeId);
-    this.track(key, snapshot);
-    const w = this.writers.get(k)!;
-    w.dirty = true;
-    await this.write(k, w);
+    await this.hold(key, snapshot);
   }
 
-  /** Follows an actor's record: written now and whenever `changed` is called for it. */
-  private track(key: ActorKey, snapshot: () => SessionRecord | undefined): void {
+  /** This node holds the actor: its record is written now and whenever `changed` is called for it. */
+  hold(key: ActorKey, snapshot: () => SessionRecord | undefined): Promise<void> {
     const k = kvKey(key);
-    if (!k) return;
-    this.writers.set(k, { snapshot, running: false, dirty: false });
+    if (!k) return Promise.resolve();
+    const w: Writer = { snapshot, running: false, dirty: true };
+    this.writers.set(k, w);
+    return this.write(k, w);
   }
 
   /** The actor's record changed: store it (coalesced: at most one write in flight per actor). */
@@ -259,13 +262,39 @@ export class Cluster {
     }
   }
 
-  /** Re-puts the owner entries and records of the actors held here, so the buckets' TTL does not expire them. */
+  /**
+   * Re-writes the owner entries and records of the actors held here, so the buckets' TTL does not
+   * expire them — only where this node is still the owner (compare-and-set on the entry read).
+   */
   private refresh(): void {
     if (!this.available) return;
     for (const [k, w] of this.writers) {
-      void this.owners.put(k, this.nodeId).catch(() => {});
-      w.dirty = true;
-      void this.write(k, w);
+      void (async () => {
+        const entry = await this.owners.get(k);
+        if (entry?.operation !== 'PUT' || entry.string() !== this.nodeId) return;
+        await this.owners.update(k, this.nodeId, entry.revision);
+        w.dirty = true;
+        await this.write(k, w);
+      })().catch(() => {});
+    }
+  }
+
+  /**
+   * After a lost connection: the actors held here that another node took over meanwhile (it saw
+   * this node as gone) are given up here — `lost` ends them locally, their records untouched.
+   */
+  private async verifyOwnership(): Promise<void> {
+    for (const k of [...this.writers.keys()]) {
+      try {
+        const entry = await this.owners.get(k);
+        if (entry?.operation === 'PUT' && entry.string() === this.nodeId) continue;
+        const kind = k.startsWith('h.') ? 'handle' : 'session';
+        this.writers.delete(k);
+        this.log.warn({ node: this.nodeId, kind }, 'cluster: another node took over an actor held here while NATS was unreachable; giving it up');
+        this.onLost?.({ kind, id: k.slice(2) });
+      } catch {
+        return; // the connection went again: checked on the next reconnect
+      }
     }
   }
 
@@ -277,14 +306,9 @@ export class Cluster {
     const k = kvKey(key);
     if (!k) return;
     const w = this.writers.get(k);
+    if (!w) return; // not (or no longer) this node's to remove
     this.writers.delete(k);
-    if (nodeShuttingDown) {
-      if (w?.dirty && this.available) {
-        const record = w.snapshot();
-        if (record) void this.records.put(k, JSON.stringify({ v: 1, kind: key.kind, record })).catch(() => {});
-      }
-      return;
-    }
+    if (nodeShuttingDown) return; // leave() stored its record; another node takes it over
     void (async () => {
       try {
         await this.records.delete(k);
@@ -293,12 +317,6 @@ export class Cluster {
         this.log.warn({ err: (err as Error).message }, 'cluster: removing an ended actor from the directory failed (it expires with the TTL)');
       }
     })();
-  }
-
-  /** The node stopped holding the actor without it ending (another node took it over). */
-  forget(key: ActorKey): void {
-    const k = kvKey(key);
-    if (k) this.writers.delete(k);
   }
 
   /**
@@ -396,11 +414,30 @@ export class Cluster {
     });
   }
 
-  /** Leaves the cluster: actors stay in the directory for other nodes to take over. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking forwarded requests (other nodes then see this one as gone and take its actors
+   * over) and stores what has not been written yet. The actors stay in the directory.
+   */
+  async leave(): Promise<void> {
+    if (this.closing) return;
     this.closing = true;
     clearInterval(this.refreshTimer);
     for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+    if (!this.available) return;
+    await Promise.all(
+      [...this.writers].map(async ([k, w]) => {
+        const record = w.snapshot();
+        if (record) await this.records.put(k, JSON.stringify({ v: 1, kind: k.startsWith('h.') ? 'handle' : 'session', record })).catch(() => {});
+      }),
+    );
+    await this.nc.flush().catch(() => {});
+  }
+
+  /** Leaves the cluster and closes the connection. */
+  async close(): Promise<void> {
+    await this.leave();
+    this.writers.clear();
     await this.nc.drain().catch(() => {});
   }
 }
