@@ -8,6 +8,9 @@
  *
  * Both log a JSON line `{"msg":"listening","url":…}` on stderr when ready. RSS is read from
  * /proc/<pid>/status (the whole process: for ours that includes every actor thread).
+ *
+ * `startCluster`: ours in cluster mode — a nats-server with JetStream and several nodes joined
+ * through it (config `cluster.servers`, the file form of `--cluster`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../src/main/config.js';
+import { startNatsServer, type NatsServer } from './support/nats-server.js';
 
 export type ServerKind = 'ours' | 'baseline';
 export const SERVER_KINDS: readonly ServerKind[] = ['ours', 'baseline'];
@@ -235,6 +239,48 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
     throw err;
   }
   return server;
+}
+
+export interface ClusterProcesses {
+  nats: NatsServer;
+  /** The nodes by slot (a killed node stays in its slot until `respawn`). */
+  nodes: ServerProcess[];
+  /** Starts a new node in slot `i` (after its node was killed); resolves when it listens. */
+  respawn(i: number): Promise<ServerProcess>;
+  /** Stops the nodes (SIGTERM), then nats-server. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A nats-server and `size` nodes of ours joined through it, all with `opts`. `start` starts one
+ * node (the suite passes its own, which tracks the processes).
+ */
+export async function startCluster(
+  size: number,
+  opts: StartOptions = {},
+  start: (o: StartOptions) => Promise<ServerProcess> = (o) => startServer('ours', o),
+): Promise<ClusterProcesses> {
+  const nats = await startNatsServer();
+  const node = () => start({ ...opts, config: { ...opts.config, cluster: { ...opts.config?.cluster, servers: [nats.url] } } });
+  const started = await Promise.allSettled(Array.from({ length: size }, node));
+  const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await nats.stop();
+  };
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  return {
+    nats,
+    nodes,
+    async respawn(i) {
+      return (nodes[i] = await node());
+    },
+    stop,
+  };
 }
 
 /** Polls until `check` holds or the timeout passes; resolves to whether it held. */

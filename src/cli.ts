@@ -15,6 +15,7 @@ Usage:
   mcp-actors serve [--host 127.0.0.1] [--port 3000] [--toolsets a,b,...] [--config file.json]
   mcp-actors stdio [--toolsets a,b,...] [--config file.json]
   mcp-actors bench --url <endpoint> | --stdio "<command>" [options]   (mcp-actors bench --help)
+  mcp-actors cluster-permissions [--name <cluster>]   (the NATS permissions a cluster node needs)
   mcp-actors computer-server [--host 127.0.0.1] [--port 8000] [options]   (lends this machine's
                        sandboxed Xvfb computers over trycua's computer-server protocol; --help)
 
@@ -98,6 +99,18 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'bench') {
     const { benchCommand } = await import('../bench/loadgen/index.js');
     process.exitCode = await benchCommand(argv.slice(1));
+    return;
+  }
+  if (command === 'cluster-permissions') {
+    const { values } = parseArgs({ args: argv.slice(1), options: { name: { type: 'string' }, user: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    const name = values.name ?? 'mcp-actors';
+    if (values.help || !/^[A-Za-z0-9_-]{1,32}$/.test(name)) {
+      process.stdout.write('usage: mcp-actors cluster-permissions [--name <cluster.name>] [--user <nats user>]\nprints the nats-server authorization entry a node of the cluster needs (and all it gets)\n');
+      process.exitCode = values.help ? 0 : 2;
+      return;
+    }
+    const { natsServerUser } = await import('./main/cluster/permissions.js');
+    process.stdout.write(`authorization {\n  users = [\n    ${natsServerUser(name, values.user ?? 'mcp-actors-node', '<password>')}\n  ]\n}\n`);
     return;
   }
   if (command === 'computer-server') {

@@ -4,6 +4,7 @@
  * every measurement and never warms up (what users hit right after a deploy).
  */
 import { ccxtScenario } from './ccxt.js';
+import { cluster } from './cluster.js';
 import { cold } from './cold.js';
 import { cua } from './cua.js';
 import { echo } from './echo.js';
@@ -16,6 +17,6 @@ import { sessionCreation } from './session-creation.js';
 import { stdio } from './stdio.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory, modern, ccxtScenario, cua, cold];
+export const SCENARIOS: readonly Scenario[] = [echo, noisyNeighbour, runaway, sessionCreation, reactivation, stdio, memory, modern, ccxtScenario, cua, cluster, cold];
 
 export type { Scenario, ScenarioContext, ScenarioOutput, ScenarioResult, Metric, Goal, Cell, Figure, NotMeasured } from './types.js';

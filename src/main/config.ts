@@ -307,6 +307,11 @@ export const configSchema = z
         connectTimeoutMs: positive(5_000),
         /** A directory or record operation that takes longer fails the request (503). */
         directoryTimeoutMs: positive(2_000),
+        /**
+         * A node that has not said it is alive for this long (and does not answer) is gone: its
+         * actors are taken over by the next request for each. Nodes say so every third of it.
+         */
+        nodeTimeoutMs: positive(1_500),
         /** While a forwarded request is open its owner is pinged this often; 3 missed pings end it. */
         pingMs: positive(1_000),
         /** Directory entries and records of actors no node holds any more expire after this (0: never). Held ones are refreshed. */

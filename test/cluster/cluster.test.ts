@@ -11,11 +11,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startServer, type ServerProcess } from '../support/server.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { startNginx, type NginxHandle } from '../support/nginx.js';
 import { initializeRequest, modernTool, parseSse, request, send, ACCEPT, PROTOCOL_VERSION, type RawResponse } from '../support/mcp-http.js';
-import { ADMIN_TOKEN, metric, waitFor } from '../support/wait.js';
+import { ADMIN_TOKEN, metric, sessionViews, waitFor } from '../support/wait.js';
 import { connect } from '@nats-io/transport-node';
 
 const ALICE = 'alice-token-0123456789abcdef0123';
@@ -115,7 +116,8 @@ async function forwardedTotal(): Promise<number> {
 describe('cluster mode (3 nodes, one nats-server)', () => {
   it('serves an unmodified SDK client behind a round-robin nginx: one session, consecutive requests on different nodes', async () => {
     const before = await forwardedTotal();
-    const client = new Client({ name: 'cluster-test', version: '1.0.0' });
+    const client = new Client({ name: 'cluster-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, async () => ({ role: 'assistant', content: { type: 'text', text: 'sampled across nodes' }, model: 'test-model' }));
     const transport = new StreamableHTTPClientTransport(new URL(`${nginx!.url}/mcp`), { requestInit: { headers: auth() } });
     await client.connect(transport);
     try {
@@ -127,6 +129,22 @@ describe('cluster mode (3 nodes, one nats-server)', () => {
       const r = await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, undefined, { onprogress: (p) => progress.push(p.progress) });
       expect(r.isError).not.toBe(true);
       expect(progress.length).toBeGreaterThanOrEqual(2);
+      // A server-to-client request from the owning node, answered by a POST that lands on another node.
+      const sampled = await client.callTool({ name: 'test_sampling', arguments: { prompt: 'hello' } });
+      expect(JSON.stringify(sampled.content)).toContain('sampled across nodes');
+      // Cancellation reaches the owner: the session's mailbox runs one request at a time, so the
+      // next call is answered promptly only if the 60 s sleep was really stopped there.
+      const abort = new AbortController();
+      const sleeping = client.callTool({ name: 'sleep', arguments: { ms: 60_000 } }, undefined, { signal: abort.signal });
+      await waitFor('the sleep to be running on its node', async () => {
+        for (const n of nodes.filter(alive)) for (const v of (await sessionViews(n)).values()) if (v.inFlight === 'tools/call') return true;
+        return false;
+      });
+      abort.abort('test');
+      await expect(sleeping).rejects.toThrow();
+      const t0 = Date.now();
+      expect((await client.callTool({ name: 'whoami', arguments: {} })).structuredContent!.executed).toBe(7);
+      expect(Date.now() - t0).toBeLessThan(20_000);
       // Round robin over 3 nodes: most of these requests reached a node that does not own the session.
       expect((await forwardedTotal()) - before).toBeGreaterThanOrEqual(4);
       await transport.terminateSession();

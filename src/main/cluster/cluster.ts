@@ -81,6 +81,11 @@ export class Cluster {
   private readonly pending = new Map<string, Promise<Placement | 'again'>>();
   private subs: Subscription[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeatTimer: NodeJS.Timeout;
+  /** When this node's NATS connection was re-established (performance.now()). */
+  private connectedAt = -Infinity;
+  /** When this node last said it is alive (performance.now()). */
+  private lastHeartbeat = performance.now();
   private closing = false;
   /** Events other nodes published. */
   onEvent: ((event: ServerEvent) => void) | undefined;
@@ -93,11 +98,15 @@ export class Cluster {
     private readonly owners: KV,
     private readonly records: KV,
     private readonly settings: KV,
+    /** Each node's heartbeat: the time it last said it is alive. */
+    private readonly nodes: KV,
     private readonly log: Logger,
     private readonly http: { maxBufferedBytes: number; onDropped: () => void },
   ) {
     this.nodeId = config.nodeId ?? `n-${randomBytes(6).toString('hex')}`;
     void this.watchStatus();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat().catch(() => {}), Math.max(100, Math.floor(config.nodeTimeoutMs / 3)));
+    this.heartbeatTimer.unref();
   }
 
   static async connect(config: Config, log: Logger, http: { maxBufferedBytes: number; onDropped: () => void }): Promise<Cluster> {
@@ -132,7 +141,9 @@ export class Cluster {
       const owners = await kvm.create(`${c.name}-owners`, { history: 1, ttl });
       const records = await kvm.create(`${c.name}-records`, { history: 1, ttl });
       const settings = await kvm.create(`${c.name}-settings`, { history: 1 });
-      const cl = new Cluster(c, nc, owners, records, settings, log, http);
+      const nodes = await kvm.create(`${c.name}-nodes`, { history: 1, ttl: Math.max(60_000, 10 * c.nodeTimeoutMs) });
+      const cl = new Cluster(c, nc, owners, records, settings, nodes, log, http);
+      await cl.heartbeat();
       log.info({ node: cl.nodeId, cluster: c.name, servers: c.servers }, 'joined the cluster');
       return cl;
     } catch (err) {
@@ -143,11 +154,16 @@ export class Cluster {
 
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect') {
+      if (s.type === 'error') {
+        // e.g. a permissions violation: the node's NATS user lacks what `mcp-actors cluster-permissions` lists.
+        this.log.error({ node: this.nodeId, err: (s as { error?: Error }).error?.message }, 'cluster: NATS reported an error');
+      } else if (s.type === 'disconnect') {
         this.connected = false;
         this.log.warn({ node: this.nodeId }, 'cluster: NATS connection lost; reconnecting');
       } else if (s.type === 'reconnect') {
         this.connected = true;
+        this.connectedAt = performance.now();
+        void this.heartbeat().catch(() => {});
         this.log.info({ node: this.nodeId }, 'cluster: NATS connection back');
         void this.verifyOwnership().then(() => {
           for (const [k, w] of this.writers) if (w.dirty) void this.write(k, w);
@@ -166,6 +182,31 @@ export class Cluster {
 
   private subject(node: string, what: 'http' | 'ping'): string {
     return `${this.config.name}.node.${node}.${what}`;
+  }
+
+  /** Says this node is alive. */
+  async heartbeat(): Promise<void> {
+    if (this.closing) return;
+    await this.nodes.put(this.nodeId, String(Date.now()));
+    const silent = performance.now() - this.lastHeartbeat;
+    this.lastHeartbeat = performance.now();
+    // Silent too long (a stalled event loop): others may have taken actors over meanwhile.
+    if (silent > this.config.nodeTimeoutMs) {
+      this.log.warn({ node: this.nodeId, silentMs: Math.round(silent) }, 'cluster: this node could not say it is alive in time; checking which actors are still its own');
+      await this.verifyOwnership();
+    }
+  }
+
+  /**
+   * Whether a node that did not answer is gone, not just reconnecting: no heartbeat for
+   * nodeTimeoutMs. Right after this node (re)connected it judges no one (the others may still be
+   * reconnecting, their heartbeats expired while NATS was down).
+   */
+  private async gone(node: string): Promise<boolean> {
+    if (performance.now() - this.connectedAt < 2 * this.config.nodeTimeoutMs) return false;
+    const entry = await this.nodes.get(node);
+    if (!entry || entry.operation !== 'PUT') return true;
+    return Date.now() - Number(entry.string()) > this.config.nodeTimeoutMs;
   }
 
   /** A secret every node shares (the first node to ask mints it). */
@@ -348,6 +389,13 @@ export class Cluster {
         } catch (err) {
           if (!(err instanceof OwnerGone)) throw err;
         }
+        let gone;
+        try {
+          gone = await this.gone(owner);
+        } catch (err) {
+          throw rpcError('CLUSTER_UNAVAILABLE', (err as Error).message);
+        }
+        if (!gone) throw rpcError('CLUSTER_UNAVAILABLE', 'the node holding this actor does not answer right now; retry');
         const revision = entry.revision;
         placed = await this.once(key, async () => {
           // The owner is gone: take the actor over, unless another node did first.
@@ -422,6 +470,7 @@ export class Cluster {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.refreshTimer);
+    clearInterval(this.heartbeatTimer);
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
     if (!this.available) return;
@@ -431,6 +480,8 @@ export class Cluster {
         if (record) await this.records.put(k, JSON.stringify({ v: 1, kind: k.startsWith('h.') ? 'handle' : 'session', record })).catch(() => {});
       }),
     );
+    // Gone from here on: others take this node's actors over without waiting for its heartbeat to age.
+    await this.nodes.delete(this.nodeId).catch(() => {});
     await this.nc.flush().catch(() => {});
   }
 
