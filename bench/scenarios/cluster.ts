@@ -255,9 +255,9 @@ export const cluster: Scenario = {
     'ctx.state) carried on from before the kill (+1, or +2 when a request was in flight), and 6 more calls through B and C count on one by one; ' +
     'then a new node takes X\'s place. `--quick`: 20 + 50 pairs, 4 sessions × 2 callers, 0.5 + 1 s, 1 kill.',
   estimateSec(rounds, quick) {
-    // Measured here: ~4 s to start the cluster; a round ~3 ms per call, a kill ~3 s (1 s for the in-flight request, the new node).
+    // Measured here: ~6 s to start the cluster and open the sessions; ~3 ms per call; a kill ~4.5 s (~1.5 s to fail over, ~2 s for the new node).
     const p = plan(quick);
-    return 8 + rounds * (2 * (p.warmupCalls + p.calls) * 0.003 + 2 * (p.warmupSec + p.windowSec + 0.5) + p.kills * 3.5);
+    return 10 + rounds * (2 * (p.warmupCalls + p.calls) * 0.003 + 2 * (p.warmupSec + p.windowSec + 0.5) + p.kills * 4.5);
   },
   async run(ctx: ScenarioContext): Promise<ScenarioOutput> {
     const p = plan(ctx.quick);
@@ -352,8 +352,9 @@ export const cluster: Scenario = {
       series.metric('cluster.failover.kept', 'failovers with the session state carried on', '%', 'higher'),
     ];
     notes.push(
-      'Failover figures are medians over every kill of the run (not per round). A request in flight when its owner dies is answered NODE_LOST ' +
-        'once the relaying node\'s next ping to the owner finds nobody (cluster.pingMs, 1 s by default): the busy figure includes that wait, the idle one does not.',
+      'Failover figures are medians over every kill of the run (not per round). What a client sees meanwhile: a request in flight to the killed ' +
+        'node is answered NODE_LOST at the relaying node\'s next ping (cluster.pingMs); requests for its sessions are answered 503 CLUSTER_UNAVAILABLE ' +
+        'until its heartbeat is older than cluster.nodeTimeoutMs, and then taken over (the counts by code are above).',
     );
     return { metrics, goals: clusterGoals(metrics), notes, rounds: ctx.rounds, raw };
   },

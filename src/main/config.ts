@@ -293,8 +293,9 @@ export const configSchema = z
         name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('mcp-actors'),
         /** This node's id in the directory (unset: random per start). Unique per running node. */
         nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
-        /** NATS user/password authentication. */
+        /** NATS user (with `password`). */
         user: z.string().min(1).optional(),
+        /** NATS password of `user` (never logged). */
         password: z.string().optional(),
         /** NATS token authentication (env MCP_ACTORS_CLUSTER_TOKEN). */
         token: z.string().min(1).optional(),
@@ -302,8 +303,19 @@ export const configSchema = z
         credsFile: z.string().min(1).optional(),
         /** A file holding an nkey seed. */
         nkeySeedFile: z.string().min(1).optional(),
-        /** TLS to NATS: a CA to trust, and a client certificate. */
-        tls: z.object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).strict().optional(),
+        /** TLS to NATS. */
+        tls: z
+          .object({
+            /** A CA certificate file to trust for the NATS server. */
+            caFile: z.string().optional(),
+            /** A client certificate file (with keyFile). */
+            certFile: z.string().optional(),
+            /** The client certificate's key file. */
+            keyFile: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        /** How long the first connection to NATS may take before the start fails. */
         connectTimeoutMs: positive(5_000),
         /** A directory or record operation that takes longer fails the request (503). */
         directoryTimeoutMs: positive(2_000),

@@ -62,6 +62,8 @@ interface Writer {
   snapshot: () => SessionRecord | undefined;
   running: boolean;
   dirty: boolean;
+  /** Resolved once the changes made so far are stored (or storing them failed once). */
+  waiters: Array<() => void>;
 }
 
 export interface ForwardInput {
@@ -266,18 +268,25 @@ export class Cluster {
   hold(key: ActorKey, snapshot: () => SessionRecord | undefined): Promise<void> {
     const k = kvKey(key);
     if (!k) return Promise.resolve();
-    const w: Writer = { snapshot, running: false, dirty: true };
+    const w: Writer = { snapshot, running: false, dirty: true, waiters: [] };
     this.writers.set(k, w);
     return this.write(k, w);
   }
 
-  /** The actor's record changed: store it (coalesced: at most one write in flight per actor). */
-  changed(key: ActorKey): void {
+  /**
+   * The actor's record changed: store it (coalesced: at most one write in flight per actor).
+   * Resolves once stored — the actor holds the answer of the request that changed it until then,
+   * so an answered change survives the node's death — or once storing it failed (NATS down: the
+   * actor keeps serving; the record is written on reconnect).
+   */
+  changed(key: ActorKey): Promise<void> | undefined {
     const k = kvKey(key);
     const w = k ? this.writers.get(k) : undefined;
-    if (!k || !w) return;
+    if (!k || !w) return undefined;
     w.dirty = true;
+    const stored = new Promise<void>((resolve) => w.waiters.push(resolve));
     void this.write(k, w);
+    return stored;
   }
 
   private async write(k: string, w: Writer): Promise<void> {
@@ -286,6 +295,8 @@ export class Cluster {
     try {
       while (w.dirty) {
         w.dirty = false;
+        const waiting = w.waiters;
+        w.waiters = [];
         const record = w.snapshot();
         if (!record || this.writers.get(k) !== w) return;
         const stored: StoredRecord = { v: 1, kind: k.startsWith('h.') ? 'handle' : 'session', record };
@@ -296,10 +307,15 @@ export class Cluster {
           if (!this.available || this.closing) return; // written again on reconnect
           this.log.warn({ err: (err as Error).message }, 'cluster: writing a record failed; retrying');
           await new Promise((r) => setTimeout(r, 500));
+        } finally {
+          for (const resolve of waiting) resolve();
         }
       }
     } finally {
       w.running = false;
+      const left = w.waiters;
+      w.waiters = [];
+      for (const resolve of left) resolve();
     }
   }
 

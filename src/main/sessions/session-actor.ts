@@ -117,8 +117,11 @@ export interface SessionActorDeps {
   call(actor: SessionActor, op: string, args: Record<string, unknown>): Promise<unknown>;
   /** An incarnation of the session let go of its thread: whatever it leased is released. */
   incarnationEnded(owner: LeaseOwner): void;
-  /** The record changed (handshake, logging level, subscriptions, state): cluster mode stores it. */
-  recordChanged?(actor: SessionActor): void;
+  /**
+   * The record changed (handshake, logging level, subscriptions, state): cluster mode stores it,
+   * resolving once stored; the answer of the request that changed it waits for that.
+   */
+  recordChanged?(actor: SessionActor): Promise<void> | undefined;
   /** A list change or resource update the actor published (for every listener and session). */
   onEvent(event: Extract<FromActor, { t: 'event' }>['event']): void;
 }
@@ -167,6 +170,8 @@ export class SessionActor {
   private currentOwner: LeaseOwner;
   /** End the session once the running request has been answered (a session ending itself). */
   private endAfterCurrent: string | undefined;
+  /** The record's latest change is being stored (cluster mode): answers wait for it. */
+  private recordStored: Promise<void> | undefined;
   /** Messages held until the actor is registered (holdUntil). */
   private held: ParsedMessage[] | undefined;
 
@@ -264,6 +269,19 @@ export class SessionActor {
     });
   }
 
+  private recordChanged(): void {
+    const stored = this.deps.recordChanged?.(this);
+    if (stored) this.recordStored = stored;
+  }
+
+  /** Delivers an answer once the record changes made before it are stored. */
+  private deliverAnswer(out: Outbound): void {
+    const stored = this.recordStored;
+    this.recordStored = undefined;
+    if (stored) void stored.then(() => this.sink.deliver(out));
+    else this.sink.deliver(out);
+  }
+
   submit(m: ParsedMessage): void {
     if (this.held) {
       if (this.held.length < this.deps.limits.mailboxDepth) this.held.push(m);
@@ -302,9 +320,9 @@ export class SessionActor {
       if (lazy.protocolVersion) {
         this.record.handshake = { initialize: JSON.stringify(msg.params ?? {}), subscriptions: [] };
         this.record.protocolVersion = lazy.protocolVersion;
-        this.deps.recordChanged?.(this);
+        this.recordChanged();
       }
-      this.sink.deliver({ json: lazy.json, kind: 'response', id: msg.id, ...(lazy.protocolVersion ? {} : { err: true as const }) });
+      this.deliverAnswer({ json: lazy.json, kind: 'response', id: msg.id, ...(lazy.protocolVersion ? {} : { err: true as const }) });
       this.deps.observer.requestDone('initialize', undefined, Date.now() - job.receivedAt, lazy.protocolVersion ? 'ok' : 'error');
       if (!lazy.protocolVersion) void this.end('initialize failed');
       return;
@@ -433,7 +451,7 @@ export class SessionActor {
     if (out && !job.answered) {
       job.answered = true;
       this.observe(job, out);
-      this.sink.deliver(out);
+      this.deliverAnswer(out);
       this.deps.observer.requestDone(job.msg.method, toolOf(job.msg), Date.now() - job.receivedAt, out.err ? 'error' : 'ok');
     } else if (!job.answered) {
       this.answer(job, 'REQUEST_CANCELLED');
@@ -475,21 +493,21 @@ export class SessionActor {
     if (method === 'initialize') {
       this.record.handshake = { initialize: JSON.stringify(params), subscriptions: [] };
       this.record.protocolVersion = reply.result.protocolVersion;
-      this.deps.recordChanged?.(this);
+      this.recordChanged();
       return;
     }
     const h: Handshake | undefined = this.record.handshake;
     if (!h) return;
     if (method === 'logging/setLevel' && typeof params.level === 'string') {
       h.logLevel = params.level;
-      this.deps.recordChanged?.(this);
+      this.recordChanged();
       return;
     }
     const uri = params.uri;
     if (typeof uri !== 'string') return;
     if (method === 'resources/subscribe' && !h.subscriptions.includes(uri)) h.subscriptions.push(uri);
     if (method === 'resources/unsubscribe') h.subscriptions = h.subscriptions.filter((u) => u !== uri);
-    this.deps.recordChanged?.(this);
+    this.recordChanged();
   }
 
   // ---- outbound ------------------------------------------------------------------------------
@@ -535,7 +553,7 @@ export class SessionActor {
       case 'state':
         if (m.deleted) delete this.record.state[m.key];
         else this.record.state[m.key] = m.value;
-        this.deps.recordChanged?.(this);
+        this.recordChanged();
         return;
       case 'log':
         this.deps.log[m.level]({ ...m.data, session: this.record.fingerprint, thread: thread.threadId }, m.msg);
