@@ -110,18 +110,37 @@ function target(): ServerProcess {
 
 let lastFailure = '';
 
-/** Sends a request; in cluster mode one answered NODE_LOST / CLUSTER_UNAVAILABLE or cut by a connection error goes again to the next node. */
-async function post(body: string | Buffer, headers: Record<string, string>, method = 'POST'): Promise<Reply | undefined> {
+/** Cluster mode: why a reply (or its absence: 'timeout' or a connection error) asks for the request to be sent again, else undefined. */
+function retryCause(r: { json: any } | string): string | undefined {
+  if (!cluster) return undefined;
+  if (typeof r === 'string') return r === 'timeout' ? undefined : 'connection error';
+  const code = r.json?.error?.data?.code;
+  return RETRY_CODES.has(code) ? code : undefined;
+}
+
+function countRetry(cause: string, first: boolean): void {
+  if (first) retried.requests++;
+  retried.byCause.set(cause, (retried.byCause.get(cause) ?? 0) + 1);
+}
+
+/**
+ * Sends a request; in cluster mode one answered NODE_LOST / CLUSTER_UNAVAILABLE or cut by a
+ * connection error goes again to the next node. `body(n)` is the n-th attempt's body: a JSON-RPC
+ * request sent again takes a new id (the first attempt may still be running on its owner).
+ */
+async function post(body: string | Buffer | ((retry: number) => string), headers: Record<string, string>, method = 'POST'): Promise<Reply | undefined> {
   const until = Date.now() + CALL_TIMEOUT_MS;
   for (let retries = 0; ; retries++) {
-    const r = await attempt(body, headers, method);
-    const cause = !cluster || Date.now() > until ? undefined : typeof r === 'string' ? (r === 'timeout' ? undefined : 'connection error') : RETRY_CODES.has(r.json?.error?.data?.code) ? r.json.error.data.code : undefined;
+    const r = await attempt(typeof body === 'function' ? body(retries) : body, headers, method);
+    const cause = Date.now() > until ? undefined : retryCause(r);
     if (cause === undefined) return typeof r === 'string' ? undefined : { ...r, retries };
-    if (retries === 0) retried.requests++;
-    retried.byCause.set(cause, (retried.byCause.get(cause) ?? 0) + 1);
+    countRetry(cause, retries === 0);
     await sleep(RETRY_PAUSE_MS);
   }
 }
+
+/** The id of a request's n-th attempt (see post). */
+const attemptId = (id: string, retry: number) => (retry === 0 ? id : `${id}~${retry}`);
 
 /** One HTTP exchange: the reply, or why there is none ('timeout', or the connection error). */
 async function attempt(body: string | Buffer, headers: Record<string, string>, method: string): Promise<Omit<Reply, 'retries'> | string> {
@@ -207,10 +226,10 @@ class Client {
 
   /** tools/call; `check` judges the JSON-RPC message once its id is known to be ours (`retries`: how often it was sent again). */
   async call(label: string, name: string, args: Record<string, unknown>, check: (m: any, retries: number) => 'ok' | 'expected' | string): Promise<void> {
-    const id = `${label}-${uid()}`;
-    const r = await post(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }), this.headers);
+    const base = `${label}-${uid()}`;
+    const r = await post((n) => JSON.stringify({ jsonrpc: '2.0', id: attemptId(base, n), method: 'tools/call', params: { name, arguments: args } }), this.headers);
     if (!r) return note('lost', label, `no answer to ${name}`);
-    if (r.json?.id !== id) return note(r.json?.id === undefined || r.json?.id === null ? 'unexpected' : 'misrouted', label, `${r.status} ${r.text.slice(0, 200)}`);
+    if (r.json?.id !== attemptId(base, r.retries)) return note(r.json?.id === undefined || r.json?.id === null ? 'unexpected' : 'misrouted', label, `${r.status} ${r.text.slice(0, 200)}`);
     const verdict = check(r.json, r.retries);
     if (verdict === 'ok') note('ok', label);
     else if (verdict === 'expected') note('expectedErrors', label);
@@ -341,8 +360,19 @@ async function streamer(token: string): Promise<void> {
     try {
       const ctl = new AbortController();
       const res = await fetch(target().url, { headers: { ...c.headers, accept: 'text/event-stream' }, signal: ctl.signal });
-      if (res.status !== 200) note('unexpected', 'sse:get', `${res.status}`);
-      else {
+      if (res.status !== 200) {
+        const text = await res.text();
+        let json: any;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        // Cluster mode: a stream refused for now (its owner being taken over) is opened again by the loop.
+        const cause = retryCause({ json });
+        if (cause) countRetry(cause, true);
+        else note('unexpected', 'sse:get', `${res.status} ${text.slice(0, 200)}`);
+      } else {
         await c.call('sse', 'notify_later', { ms: 0, text: 'ping' }, (m) => (m.result ? 'ok' : `error ${JSON.stringify(m.error)}`));
         await sleep(500);
         ctl.abort();

@@ -218,7 +218,10 @@ async function failover(cluster: ClusterProcesses, victim: number) {
   await x.kill();
   const goneAt = performance.now();
   const idleLoop = loop(c.url, idle);
-  for (const l of [busyLoop, idleLoop]) Object.assign(l, { since: goneAt, deadline: killAt + GIVE_UP_MS });
+  for (const l of [busyLoop, idleLoop]) {
+    l.since = goneAt;
+    l.deadline = killAt + GIVE_UP_MS;
+  }
   await Promise.all([busyLoop.done, idleLoop.done]);
   const result = { busy: recovery(busyLoop.calls, 0, killAt, goneAt), idle: recovery(idleLoop.calls, idleBefore, killAt, goneAt), goneMs: goneAt - killAt };
   // Afterwards: both survivors agree on the new owner, and the counter goes on one by one.
@@ -246,18 +249,18 @@ export const cluster: Scenario = {
     'throughput scaling with nodes; the scenario shows the cost of relaying and that failover is correct.** ' +
     '"Local / forwarded": one session opened on node A, `echo` called one at a time, alternately through A and through B (B relays the request ' +
     'to A over NATS and the response back), 100 pairs of warm-up, then 500 pairs measured; "overhead" = forwarded − local (p50, p99). The pair of ' +
-    'nodes rotates each round. "Throughput": 20 sessions × 2 callers (closed loop, `echo`), 1 s warm-up then 4 s measured; "one node" = the sessions ' +
+    'nodes rotates each round. "Throughput" 20×40: 20 sessions, 2 callers each (closed loop, `echo`), 1 s warm-up then 4 s measured; "one node" = the sessions ' +
     'opened on node A and every call through A; "round robin" = the sessions opened round robin over the 3 nodes and every call sent to the next ' +
     'node in turn (2 in 3 relayed); the same sessions every round. "Failover" (after the other rounds; 2 kills a round, the victim rotating): two ' +
     'sessions opened on node X and called through every node, one then with a caller looping `whoami` through node B, the other idle; X is ' +
     'SIGKILLed; figure = ms from the kill to the first successful `whoami` sent after X was gone, retrying NODE_LOST, other 503s and connection ' +
     'errors (busy: through B, which had a request in flight to X; idle: through C); "state kept" = that answer\'s `executed` counter (kept in ' +
     'ctx.state) carried on from before the kill (+1, or +2 when a request was in flight), and 6 more calls through B and C count on one by one; ' +
-    'then a new node takes X\'s place. `--quick`: 20 + 50 pairs, 4 sessions × 2 callers, 0.5 + 1 s, 1 kill.',
+    'then a new node takes X\'s place. `--quick`: 20 + 50 pairs, 4 sessions with 2 callers each, 0.5 + 1 s, 1 kill.',
   estimateSec(rounds, quick) {
-    // Measured here: ~6 s to start the cluster and open the sessions; ~3 ms per call; a kill ~4.5 s (~1.5 s to fail over, ~2 s for the new node).
+    // Measured here: ~12 s to start the cluster and open and activate the sessions; ~3 ms per call; a kill ~4.5 s (~1.5 s to fail over, ~2 s for the new node).
     const p = plan(quick);
-    return 10 + rounds * (2 * (p.warmupCalls + p.calls) * 0.003 + 2 * (p.warmupSec + p.windowSec + 0.5) + p.kills * 4.5);
+    return 12 + rounds * (2 * (p.warmupCalls + p.calls) * 0.003 + 2 * (p.warmupSec + p.windowSec + 0.5) + p.kills * 4.5);
   },
   async run(ctx: ScenarioContext): Promise<ScenarioOutput> {
     const p = plan(ctx.quick);

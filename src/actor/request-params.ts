@@ -30,10 +30,45 @@ const SCHEMAS: Record<string, Schema> = {
 
 const MAX_PROBLEMS = 3;
 
+const LISTS = new Set(['tools/list', 'resources/list', 'prompts/list', 'resources/templates/list']);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `_meta` absent, or carrying only a progress token of the right type. */
+function plainMeta(meta: unknown): boolean {
+  if (meta === undefined) return true;
+  if (!isPlainObject(meta)) return false;
+  for (const k in meta) if (k !== 'progressToken') return false;
+  const t = meta.progressToken;
+  return t === undefined || typeof t === 'string' || typeof t === 'number';
+}
+
+/**
+ * The shapes nearly every request has, recognised without zod (a full parse costs more than the
+ * echo tool it guards; the SDK parses the request again anyway). Conservative: anything else —
+ * an extra key, an unusual `_meta` — gets the full check.
+ */
+function obviouslyValid(method: string, params: unknown): boolean {
+  if (method === 'tools/call') {
+    if (!isPlainObject(params) || typeof params.name !== 'string') return false;
+    for (const k in params) if (k !== 'name' && k !== 'arguments' && k !== '_meta') return false;
+    return (params.arguments === undefined || isPlainObject(params.arguments)) && plainMeta(params._meta);
+  }
+  if (LISTS.has(method)) {
+    if (params === undefined) return true;
+    if (!isPlainObject(params)) return false;
+    for (const k in params) if (k !== 'cursor' && k !== '_meta') return false;
+    return (params.cursor === undefined || typeof params.cursor === 'string') && plainMeta(params._meta);
+  }
+  return false;
+}
+
 /** undefined when the request's params are valid (or its method is not checked here); else the -32602 message. */
 export function invalidParams(method: string, params: unknown): string | undefined {
   const schema = SCHEMAS[method];
-  if (!schema) return undefined;
+  if (!schema || obviouslyValid(method, params)) return undefined;
   const r = schema.safeParse({ method, params });
   if (r.success) return undefined;
   const problems = r.error.issues.slice(0, MAX_PROBLEMS).map((i) => {

@@ -65,6 +65,7 @@ const table = {
   TOO_MANY_STREAMS: { http: 429, rpc: -32018, message: 'Too Many Requests: this session has the maximum number of open SSE streams; close one first' },
   // Cluster mode: the directory (NATS) is unreachable; a node serving a forwarded request died.
   CLUSTER_UNAVAILABLE: { http: 503, rpc: -32019, message: 'Service Unavailable: the cluster directory (NATS) cannot be reached; retry shortly' },
+  ACTOR_MOVED: { http: 503, rpc: -32019, message: 'Service Unavailable: the session or handle moved to another node while the request was on its way; retry' },
   NODE_LOST: { http: 503, rpc: -32019, message: 'Service Unavailable: the node serving this request was lost' },
   BODY_TOO_LARGE_TO_FORWARD: { http: 413, rpc: -32000, message: 'Payload Too Large: the request must be forwarded to the node that owns its session, and NATS carries at most max_payload bytes' },
   INTERNAL: { http: 500, rpc: -32603, message: 'Internal error' },

@@ -214,8 +214,20 @@ describe('cluster mode (3 nodes, one nats-server)', () => {
     const [a, b, c] = nodes;
     const session = await openSession(a!.url);
     for (const [i, n] of [a, b, c].entries()) expect((await executed(n!.url, () => whoamiOnce(n!.url, session))).executed).toBe(i + 1);
+    // A session of C's whose GET stream A relays: when A dies, C closes the stream it fed to A.
+    const onC = await openSession(c!.url);
+    const get = (n: ServerProcess, signal?: AbortSignal) =>
+      fetch(n.url, { headers: { accept: ACCEPT, 'mcp-session-id': onC, 'mcp-protocol-version': PROTOCOL_VERSION, ...auth() }, signal });
+    const relayed = await get(a!);
+    expect(relayed.status).toBe(200);
     a!.proc.kill('SIGKILL');
     await a!.exited;
+    await waitFor('C to let go of the GET stream relayed to the dead node', async () => {
+      const controller = new AbortController();
+      const r = await get(c!, controller.signal);
+      controller.abort();
+      return r.status === 200;
+    });
     const viaB = await executed(b!.url, () => whoamiOnce(b!.url, session));
     expect(viaB.executed).toBe(4);
     expect(viaB.ms).toBeLessThan(5_000);

@@ -28,10 +28,13 @@ import { keyString, type ActorKey } from '../directory.js';
 import type { Principal } from '../edge/auth/principal.js';
 import type { Logger } from '../observability/log.js';
 import type { SessionRecord } from '../sessions/session-record.js';
-import { forward, serveForwarded, OwnerGone, type ForwardedHandler, type ForwardedRequest } from './forward.js';
+import { MOVED_HEADER } from './protocol.js';
+import { forward, serveForwarded, NodeWatch, OwnerGone, ReplyMux, type ForwardedHandler, type ForwardedRequest } from './forward.js';
 
 export type ClusterConfig = Config['cluster'];
 export type ServerEvent = Extract<FromActor, { t: 'event' }>['event'];
+
+const OWNER_CACHE = 50_000;
 
 /** KV keys allow [-/_=.A-Za-z0-9]; ids a client sends that do not fit are never looked up. */
 const KEY_RE = /^[-_=A-Za-z0-9]{1,200}$/;
@@ -81,9 +84,15 @@ export class Cluster {
   private connected = true;
   private readonly writers = new Map<string, Writer>();
   private readonly pending = new Map<string, Promise<Placement | 'again'>>();
+  /** Owners of actors held elsewhere, as last seen (bounded; insertion order = age). */
+  private readonly ownerCache = new Map<string, string>();
   private subs: Subscription[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly heartbeatTimer: NodeJS.Timeout;
+  /** Pings the nodes this one has open exchanges with. */
+  private readonly watch: NodeWatch;
+  /** The replies of the exchanges this node relays. */
+  private readonly mux: ReplyMux;
   /** When this node's NATS connection was re-established (performance.now()). */
   private connectedAt = -Infinity;
   /** When this node last said it is alive (performance.now()). */
@@ -106,6 +115,8 @@ export class Cluster {
     private readonly http: { maxBufferedBytes: number; onDropped: () => void },
   ) {
     this.nodeId = config.nodeId ?? `n-${randomBytes(6).toString('hex')}`;
+    this.watch = new NodeWatch(nc, (node) => this.subject(node, 'ping'), config.pingMs);
+    this.mux = new ReplyMux(nc, this.inboxPrefix);
     void this.watchStatus();
     this.heartbeatTimer = setInterval(() => void this.heartbeat().catch(() => {}), Math.max(100, Math.floor(config.nodeTimeoutMs / 3)));
     this.heartbeatTimer.unref();
@@ -182,7 +193,7 @@ export class Cluster {
     return `_INBOX_${this.config.name}`;
   }
 
-  private subject(node: string, what: 'http' | 'ping'): string {
+  private subject(node: string, what: 'http' | 'ping' | 'cancel'): string {
     return `${this.config.name}.node.${node}.${what}`;
   }
 
@@ -228,7 +239,7 @@ export class Cluster {
 
   /** Serves the requests other nodes forward here, and delivers the events they publish to onEvent. */
   serve(handler: ForwardedHandler): void {
-    this.subs.push(...serveForwarded(this.nc, this.inboxPrefix, this.subject(this.nodeId, 'http'), this.subject(this.nodeId, 'ping'), handler, this.log));
+    this.subs.push(...serveForwarded(this.nc, this.subject(this.nodeId, 'http'), this.subject(this.nodeId, 'ping'), this.subject(this.nodeId, 'cancel'), handler, this.watch, this.log));
     this.subs.push(
       this.nc.subscribe(`${this.config.name}.events`, {
         callback: (err, msg) => {
@@ -292,6 +303,7 @@ export class Cluster {
   private async write(k: string, w: Writer): Promise<void> {
     if (w.running) return;
     w.running = true;
+    let failures = 0;
     try {
       while (w.dirty) {
         w.dirty = false;
@@ -305,6 +317,11 @@ export class Cluster {
         } catch (err) {
           w.dirty = true;
           if (!this.available || this.closing) return; // written again on reconnect
+          if (++failures >= 3) {
+            // Not a passing outage (e.g. a record larger than max_payload): the next change tries again.
+            this.log.error({ err: (err as Error).message, bytes: JSON.stringify(stored).length }, 'cluster: an actor record could not be stored; another node taking the actor over would get an older one');
+            return;
+          }
           this.log.warn({ err: (err as Error).message }, 'cluster: writing a record failed; retrying');
           await new Promise((r) => setTimeout(r, 500));
         } finally {
@@ -386,6 +403,19 @@ export class Cluster {
     const k = kvKey(key);
     if (!k) return { at: 'nowhere' };
     if (!this.available) throw rpcError('CLUSTER_UNAVAILABLE');
+    // The owner this node relayed to last: no directory read while it still holds the actor.
+    const cached = hop === 0 ? this.ownerCache.get(k) : undefined;
+    if (cached !== undefined) {
+      try {
+        const response = await relay(cached);
+        if (response.status === 404) this.ownerCache.delete(k);
+        if (!(response.status === 503 && response.headers.has(MOVED_HEADER))) return { at: 'forwarded', response };
+      } catch (err) {
+        if (!(err instanceof OwnerGone)) throw err;
+      }
+      // Gone, or not its owner any more (it refused the request unserved): ask the directory.
+      this.ownerCache.delete(k);
+    }
     for (let attempt = 0; attempt < 4; attempt++) {
       let entry;
       try {
@@ -395,11 +425,12 @@ export class Cluster {
       }
       if (!entry || entry.operation !== 'PUT') return { at: 'nowhere' };
       const owner = entry.string();
+      if (owner !== this.nodeId) this.remember(k, owner);
       let placed: Placement | 'again';
       if (owner === this.nodeId) {
         placed = await this.once(key, () => this.revive(k, key, adopt));
       } else {
-        if (hop > 0) throw rpcError('CLUSTER_UNAVAILABLE', 'the actor moved while the request was on its way; retry');
+        if (hop > 0) throw rpcError('ACTOR_MOVED');
         try {
           return { at: 'forwarded', response: await relay(owner) };
         } catch (err) {
@@ -427,6 +458,12 @@ export class Cluster {
       if (placed !== 'again') return placed;
     }
     throw rpcError('CLUSTER_UNAVAILABLE', 'the directory kept changing while this request looked for its actor; retry');
+  }
+
+  private remember(k: string, owner: string): void {
+    this.ownerCache.delete(k);
+    this.ownerCache.set(k, owner);
+    if (this.ownerCache.size > OWNER_CACHE) this.ownerCache.delete(this.ownerCache.keys().next().value!);
   }
 
   /** Runs `fn` once for concurrent callers about one key. */
@@ -462,15 +499,15 @@ export class Cluster {
     if (body !== undefined && Buffer.byteLength(body) > max - 64 * 1024) {
       throw rpcError('BODY_TOO_LARGE_TO_FORWARD', `at most ${max - 64 * 1024} bytes can be forwarded (the NATS server's max_payload is ${max})`);
     }
-    const req: ForwardedRequest = { m: input.method, p: input.path, h: input.headers, ...(input.principal && { pr: input.principal }), ...(body !== undefined && { b: body }) };
+    const req: Omit<ForwardedRequest, 'c'> = { n: this.nodeId, m: input.method, p: input.path, h: input.headers, ...(input.principal && { pr: input.principal }), ...(body !== undefined && { b: body }) };
     return forward(req, {
       nc: this.nc,
-      inboxPrefix: this.inboxPrefix,
+      mux: this.mux,
       subject: this.subject(node, 'http'),
-      pingSubject: this.subject(node, 'ping'),
+      cancelSubject: this.subject(node, 'cancel'),
       node,
+      watch: this.watch,
       log: this.log,
-      pingMs: this.config.pingMs,
       maxBufferedBytes: this.http.maxBufferedBytes,
       onDropped: this.http.onDropped,
       requestId: input.requestId,
@@ -505,6 +542,7 @@ export class Cluster {
   async close(): Promise<void> {
     await this.leave();
     this.writers.clear();
+    this.mux.close();
     await this.nc.drain().catch(() => {});
   }
 }

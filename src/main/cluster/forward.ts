@@ -32,16 +32,59 @@ export interface ForwardedRequest {
   pr?: Principal;
   /** The body (UTF-8 JSON), for POST. */
   b?: string;
+  /** The asking node (the owner watches it: a stream for a node that died is closed). */
+  n: string;
+  /** The exchange's id at the asking node: a cancellation names it (with `n`). */
+  c: string;
 }
 
-/** Headers a forwarded request keeps: the MCP ones. Never Authorization, cookies or integration credentials. */
-export function forwardableHeaders(all: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(all)) {
-    if (v === undefined) continue;
-    if (k === 'accept' || k === 'content-type' || k === 'last-event-id' || k.startsWith('mcp-')) out[k] = v;
+/**
+ * Liveness of other nodes, shared by every exchange with them: `watch(node, lost)` calls `lost`
+ * once the node stops answering pings; the returned function stops watching.
+ */
+export class NodeWatch {
+  private readonly watched = new Map<string, { listeners: Set<() => void>; timer: NodeJS.Timeout; misses: number }>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly pingSubject: (node: string) => string,
+    private readonly pingMs: number,
+  ) {}
+
+  watch(node: string, lost: () => void): () => void {
+    let w = this.watched.get(node);
+    if (!w) {
+      const entry = { listeners: new Set<() => void>(), misses: 0, timer: setInterval(() => this.ping(node), this.pingMs) };
+      entry.timer.unref();
+      this.watched.set(node, entry);
+      w = entry;
+    }
+    w.listeners.add(lost);
+    const entry = w;
+    return () => {
+      entry.listeners.delete(lost);
+      if (entry.listeners.size === 0 && this.watched.get(node) === entry) {
+        clearInterval(entry.timer);
+        this.watched.delete(node);
+      }
+    };
   }
-  return out;
+
+  private ping(node: string): void {
+    const w = this.watched.get(node);
+    if (!w) return;
+    this.nc.request(this.pingSubject(node), undefined, { timeout: this.pingMs }).then(
+      () => (w.misses = 0),
+      (err: Error) => {
+        const gone = /no responders/i.test(err.message);
+        // Three missed pings in a row while connected count as gone too (a node that hangs).
+        if (!gone && (++w.misses < 3 || this.nc.isClosed())) return;
+        clearInterval(w.timer);
+        if (this.watched.get(node) === w) this.watched.delete(node);
+        for (const lost of w.listeners) lost();
+      },
+    );
+  }
 }
 
 /** The owner is not subscribed any more (its process is gone): claim the actor. */
@@ -62,17 +105,47 @@ function isNoResponders(msg: Msg): boolean {
   return msg.headers !== undefined && msg.headers.code === 503 && !kindOf(msg);
 }
 
+/**
+ * One subscription for the replies of every exchange this node relays (a wildcard under one
+ * inbox), rather than a subscribe and unsubscribe per request.
+ */
+export class ReplyMux {
+  private readonly prefix: string;
+  private readonly handlers = new Map<string, (msg: Msg) => void>();
+  private readonly sub: Subscription;
+  private next = 0;
+
+  constructor(nc: NatsConnection, inboxPrefix: string) {
+    this.prefix = `${createInbox(inboxPrefix)}.`;
+    this.sub = nc.subscribe(`${this.prefix}*`, {
+      callback: (err, msg) => {
+        if (!err) this.handlers.get(msg.subject.slice(this.prefix.length))?.(msg);
+      },
+    });
+  }
+
+  /** A reply subject of its own for one exchange, until close(). */
+  open(handler: (msg: Msg) => void): { token: string; subject: string; close(): void } {
+    const token = (++this.next).toString(36);
+    this.handlers.set(token, handler);
+    return { token, subject: this.prefix + token, close: () => this.handlers.delete(token) };
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+    this.handlers.clear();
+  }
+}
+
 export interface ForwardOptions {
   nc: NatsConnection;
-  /** The cluster's inbox prefix (the NATS permissions name it). */
-  inboxPrefix: string;
-  /** The owner's request subject and ping subject. */
+  mux: ReplyMux;
+  /** The owner's request subject, and where it takes cancellations. */
   subject: string;
-  pingSubject: string;
+  cancelSubject: string;
   node: string;
+  watch: NodeWatch;
   log: Logger;
-  /** How often the owner is pinged while an exchange is open, and how long a ping may take. */
-  pingMs: number;
   maxBufferedBytes: number;
   onDropped: () => void;
   /** The JSON-RPC id of the forwarded request (for the error that ends a broken exchange). */
@@ -82,24 +155,21 @@ export interface ForwardOptions {
 }
 
 /** Relays one exchange to its owner; resolves with the Response to give the client, or rejects with OwnerGone. */
-export function forward(req: ForwardedRequest, o: ForwardOptions): Promise<Response> {
+export function forward(req: Omit<ForwardedRequest, 'c'>, o: ForwardOptions): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
-    const inbox = createInbox(o.inboxPrefix);
-    let control: string | undefined;
     let ctrl: ReadableStreamDefaultController<Uint8Array> | undefined;
     let started = false;
     let finished = false;
-    let pingTimer: NodeJS.Timeout | undefined;
-    let misses = 0;
-    let sub: Subscription | undefined;
+    let unwatch: (() => void) | undefined;
+    let replies: { token: string; subject: string; close(): void } | undefined;
 
     const cleanup = () => {
       finished = true;
-      clearInterval(pingTimer);
-      sub?.unsubscribe();
+      unwatch?.();
+      replies?.close();
     };
     const cancelOwner = () => {
-      if (control && !finished) o.nc.publish(control, 'cancel');
+      if (!finished && replies) o.nc.publish(o.cancelSubject, `${req.n}:${replies.token}`);
     };
     const brokenError = (): CodedError => rpcError('NODE_LOST', `node ${o.node}, which served this request, stopped answering; the request's outcome is unknown — retry it`);
     const fail = () => {
@@ -117,18 +187,25 @@ export function forward(req: ForwardedRequest, o: ForwardOptions): Promise<Respo
       ctrl?.close();
     };
 
-    sub = o.nc.subscribe(inbox, {
-      callback: (err, msg) => {
-        if (err || finished) return;
+    replies = o.mux.open((msg) => {
+        if (finished) return;
         if (isNoResponders(msg)) {
           cleanup();
           reject(new OwnerGone(o.node));
           return;
         }
         const kind = kindOf(msg);
+        if (kind === 'full') {
+          // A complete answer (a JSON response, a 202, an error) in one message.
+          cleanup();
+          const head = JSON.parse(msg.headers!.get('h')) as { s: number; h: Record<string, string> };
+          const hdrs = new Headers();
+          for (const [k, v] of Object.entries(head.h)) if (!HOP_BY_HOP.has(k)) hdrs.set(k, v);
+          resolve(new Response(msg.data.byteLength > 0 ? msg.data : null, { status: head.s, headers: hdrs }));
+          return;
+        }
         if (kind === 'head') {
-          const head = msg.json<{ s: number; h: Record<string, string>; c: string }>();
-          control = head.c;
+          const head = msg.json<{ s: number; h: Record<string, string> }>();
           started = true;
           const hdrs = new Headers();
           for (const [k, v] of Object.entries(head.h)) if (!HOP_BY_HOP.has(k)) hdrs.set(k, v);
@@ -173,31 +250,16 @@ export function forward(req: ForwardedRequest, o: ForwardOptions): Promise<Respo
             // already errored (dropped)
           }
         }
-      },
     });
     o.clientGone?.(() => {
       if (started || finished) return;
-      // Tell the owner once it has said where (its head); until then there is nothing to cancel.
-      const wait = setInterval(() => {
-        if (finished) clearInterval(wait);
-        else if (control) {
-          clearInterval(wait);
-          cancelOwner();
-        }
-      }, 50);
+      cancelOwner();
+      cleanup();
+      resolve(new Response(null, { status: 499 }));
     });
-    pingTimer = setInterval(() => {
-      o.nc.request(o.pingSubject, undefined, { timeout: o.pingMs }).then(
-        () => (misses = 0),
-        (err: Error) => {
-          const gone = /no responders/i.test(err.message) || (err as { isNoResponders?: () => boolean }).isNoResponders?.() === true;
-          if (gone || ++misses >= 3) fail();
-        },
-      );
-    }, o.pingMs);
-    pingTimer.unref();
+    unwatch = o.watch.watch(o.node, fail);
     try {
-      o.nc.publish(o.subject, JSON.stringify(req), { reply: inbox });
+      o.nc.publish(o.subject, JSON.stringify({ ...req, c: replies.token }), { reply: replies.subject });
     } catch (err) {
       cleanup();
       reject(err as Error);
@@ -206,10 +268,17 @@ export function forward(req: ForwardedRequest, o: ForwardOptions): Promise<Respo
 }
 
 /** What serves a forwarded request on the owner: its own edge. `closed` fires when the asking client went away. */
-export type ForwardedHandler = (req: Request, env: { outgoing: EventEmitter; principal: Principal | undefined }) => Promise<Response>;
+export type ForwardedHandler = (req: Request, env: { outgoing: EventEmitter; principal: Principal | undefined; body: Buffer | undefined }) => Promise<Response>;
 
 /** Serves the forwarded requests sent to `subject` (and answers pings on `pingSubject`). */
-export function serveForwarded(nc: NatsConnection, inboxPrefix: string, subject: string, pingSubject: string, handler: ForwardedHandler, log: Logger): Subscription[] {
+export function serveForwarded(nc: NatsConnection, subject: string, pingSubject: string, cancelSubject: string, handler: ForwardedHandler, watch: NodeWatch, log: Logger): Subscription[] {
+  // The exchanges being served here, by "<asking node>:<its exchange id>": a cancellation closes one.
+  const open = new Map<string, () => void>();
+  const cancels = nc.subscribe(cancelSubject, {
+    callback: (err, msg) => {
+      if (!err) open.get(msg.string())?.();
+    },
+  });
   const ping = nc.subscribe(pingSubject, {
     callback: (err, msg) => {
       if (!err) msg.respond();
@@ -221,22 +290,22 @@ export function serveForwarded(nc: NatsConnection, inboxPrefix: string, subject:
         log.error({ err: err.message }, 'the cluster request subscription failed');
         return;
       }
-      void relay(nc, inboxPrefix, msg, handler, log);
+      void relay(nc, msg, handler, watch, open, log);
     },
   });
-  return [sub, ping];
+  return [sub, ping, cancels];
 }
 
-async function relay(nc: NatsConnection, inboxPrefix: string, msg: Msg, handler: ForwardedHandler, log: Logger): Promise<void> {
+async function relay(nc: NatsConnection, msg: Msg, handler: ForwardedHandler, watch: NodeWatch, open: Map<string, () => void>, log: Logger): Promise<void> {
   const reply = msg.reply;
   if (!reply) return;
-  const send = (kind: string, data?: Uint8Array | string) => {
+  const send = (kind: string, data?: Uint8Array | string, head?: string) => {
     const h = natsHeaders();
     h.set('k', kind);
+    if (head !== undefined) h.set('h', head);
     nc.publish(reply, data ?? '', { headers: h });
   };
   const outgoing = new EventEmitter();
-  const control = createInbox(inboxPrefix);
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let closed = false;
   const close = () => {
@@ -245,14 +314,32 @@ async function relay(nc: NatsConnection, inboxPrefix: string, msg: Msg, handler:
     outgoing.emit('close');
     void reader?.cancel().catch(() => {});
   };
-  const ctl = nc.subscribe(control, { callback: () => close() });
+  let id: string | undefined;
+  let unwatch: (() => void) | undefined;
   try {
     const req = msg.json<ForwardedRequest>();
-    const request = new Request(`http://cluster.invalid${req.p}`, { method: req.m, headers: req.h, ...(req.b !== undefined && { body: req.b }) });
-    const res = await handler(request, { outgoing, principal: req.pr });
+    if (typeof req.c !== 'string' || typeof req.p !== 'string' || typeof req.m !== 'string') throw new Error('a malformed forwarded request');
+    id = `${req.n}:${req.c}`;
+    open.set(id, close);
+    // The asking node dies: its client is gone too (a GET stream must not stay open for no one).
+    if (typeof req.n === 'string') unwatch = watch.watch(req.n, close);
+    const request = new Request(`http://cluster.invalid${req.p}`, { method: req.m, headers: req.h });
+    const res = await handler(request, { outgoing, principal: req.pr, body: req.b === undefined ? undefined : Buffer.from(req.b, 'utf8') });
     const hdrs: Record<string, string> = {};
     res.headers.forEach((v, k) => (hdrs[k] = v));
-    send('head', JSON.stringify({ s: res.status, h: hdrs, c: control }));
+    if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+      // Not a stream: the whole answer in one message when it fits.
+      const body = new Uint8Array(await res.arrayBuffer());
+      if (body.byteLength <= CHUNK) {
+        send('full', body, JSON.stringify({ s: res.status, h: hdrs }));
+        return;
+      }
+      send('head', JSON.stringify({ s: res.status, h: hdrs }));
+      for (let i = 0; i < body.byteLength; i += CHUNK) send('data', body.subarray(i, Math.min(body.byteLength, i + CHUNK)));
+      send('end');
+      return;
+    }
+    send('head', JSON.stringify({ s: res.status, h: hdrs }));
     if (res.body) {
       reader = res.body.getReader();
       if (closed) void reader.cancel().catch(() => {});
@@ -269,7 +356,8 @@ async function relay(nc: NatsConnection, inboxPrefix: string, msg: Msg, handler:
       send('err', (err as Error).message);
     }
   } finally {
-    ctl.unsubscribe();
+    unwatch?.();
+    if (id !== undefined) open.delete(id);
     close();
   }
 }

@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import { CodedError, type JsonRpcId } from '../../shared/errors.js';
 import type { ActorKey } from '../directory.js';
 import type { StoredRecord } from '../cluster/cluster.js';
-import { forwardableHeaders } from '../cluster/forward.js';
+import { MOVED_HEADER, forwardableHeaders } from '../cluster/protocol.js';
 import type { Runtime } from '../runtime.js';
 import type { SessionSink } from '../sessions/session-actor.js';
 import { jsonError } from './session-streams.js';
@@ -46,7 +46,7 @@ export async function routeToOwner(
       (node) =>
         cluster.forward(node, {
           method: c.req.method,
-          path: new URL(c.req.url).pathname,
+          path: rt.config.http.path,
           headers: forwardableHeaders(requestHeaders(c)),
           principal: c.get('principal'),
           body,
@@ -60,6 +60,8 @@ export async function routeToOwner(
   } catch (err) {
     if (!(err instanceof CodedError)) throw err;
     rt.metrics.httpRejected.inc({ status: String(err.http), code: err.code });
-    return jsonError(err, requestId, err.http === 503 ? { 'retry-after': String(rt.config.http.retryAfterSeconds) } : {});
+    const headers: Record<string, string> = err.http === 503 ? { 'retry-after': String(rt.config.http.retryAfterSeconds) } : {};
+    if (err.code === 'ACTOR_MOVED') headers[MOVED_HEADER] = '1';
+    return jsonError(err, requestId, headers);
   }
 }

@@ -10,10 +10,10 @@ import type { Principal } from './auth/principal.js';
 /** `principal` is set by the auth middleware; absent for anonymous requests. */
 /**
  * `incoming`/`outgoing`: Node's request and response. `forwarded`: the request came from another
- * node of the cluster, which authenticated `forwardedPrincipal`.
+ * node of the cluster, which authenticated `forwardedPrincipal` and read `forwardedBody`.
  */
 export type EdgeEnv = {
-  Bindings: { incoming?: IncomingMessage; outgoing?: Pick<ServerResponse, 'once'>; forwarded?: boolean; forwardedPrincipal?: Principal };
+  Bindings: { incoming?: IncomingMessage; outgoing?: Pick<ServerResponse, 'once'>; forwarded?: boolean; forwardedPrincipal?: Principal; forwardedBody?: Buffer };
   Variables: { principal?: Principal };
 };
 

@@ -155,7 +155,7 @@ function serveForwarded(rt: Runtime, edge: StreamableEdge): void {
     rt.log.error({ err: err.message, stack: err.stack }, 'unhandled error serving a forwarded request');
     return jsonError(rpcError('INTERNAL'));
   });
-  rt.cluster!.serve((req, env) => Promise.resolve(internal.fetch(req, { outgoing: env.outgoing, forwarded: true, forwardedPrincipal: env.principal })));
+  rt.cluster!.serve((req, env) => Promise.resolve(internal.fetch(req, { outgoing: env.outgoing, forwarded: true, forwardedPrincipal: env.principal, forwardedBody: env.body })));
 }
 
 export interface HttpServer {

@@ -78,6 +78,9 @@ export class StreamableEdge {
     if (declared !== undefined && Number(declared) > limit) {
       return Promise.resolve(rpcError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; the limit is ${limit}`));
     }
+    // A request relayed by another node of the cluster: its body came with it, already read.
+    const relayed = c.env?.forwardedBody;
+    if (relayed !== undefined) return Promise.resolve(relayed.length > limit ? rpcError('PAYLOAD_TOO_LARGE', `the limit is ${limit} bytes`) : relayed);
     const incoming = c.env?.incoming;
     if (!incoming) {
       return c.req.arrayBuffer().then((ab) => (ab.byteLength > limit ? rpcError('PAYLOAD_TOO_LARGE', `the limit is ${limit} bytes`) : Buffer.from(ab)));
