@@ -8,15 +8,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCleanup, PortInUse, alive, startOnFreePort, stopGracefully } from './processes.js';
 
 const NATS_SERVER = '/usr/sbin/nats-server';
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 const KEEP_LINES = 200;
-const PORT_ATTEMPTS = 5;
 
 export interface NatsServerHandle {
   /** nats://127.0.0.1:<port> */
@@ -56,22 +55,12 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     return ['-c', configFile];
   };
 
-  let port = 0;
-  try {
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
-      try {
-        running = await launch(args(port), output, Date.now() + START_TIMEOUT_MS);
-        break;
-      } catch (err) {
-        if (!(err instanceof PortInUse) || attempt >= PORT_ATTEMPTS) throw err;
-      }
-    }
-  } catch (err) {
+  const started = await startOnFreePort((p) => launch(args(p), output, Date.now() + START_TIMEOUT_MS), () => {
     onExit.delete(cleanup);
     cleanup();
-    throw err;
-  }
+  });
+  const port = started.port;
+  running = started.running;
 
   const handle: NatsServerHandle = {
     url: `nats://127.0.0.1:${port}`,
@@ -117,7 +106,6 @@ interface Running {
   exited: Promise<void>;
 }
 
-class PortInUse extends Error {}
 
 /** Spawns nats-server and resolves once it logs "Server is ready" (rejects on exit or at the deadline). */
 function launch(args: string[], output: string[], deadline: number): Promise<Running> {
@@ -164,16 +152,8 @@ function launch(args: string[], output: string[], deadline: number): Promise<Run
 }
 
 /** Graceful stop: SIGTERM, SIGKILL when it has not exited after 5 s. */
-async function terminate(r: Running): Promise<void> {
-  if (!alive(r.proc)) return r.exited;
-  r.proc.kill('SIGTERM');
-  const timer = setTimeout(() => killNow(r.proc), STOP_TIMEOUT_MS);
-  await r.exited;
-  clearTimeout(timer);
-}
-
-function alive(proc: ChildProcess): boolean {
-  return proc.exitCode === null && proc.signalCode === null;
+function terminate(r: Running): Promise<void> {
+  return stopGracefully(r.proc, r.exited, 'SIGTERM', killNow, STOP_TIMEOUT_MS);
 }
 
 function killNow(proc: ChildProcess): void {
@@ -195,23 +175,7 @@ function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void
   });
 }
 
-/** A port the OS says is free on 127.0.0.1 right now (the caller retries when it is taken before use). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** If the test process exits first: servers still running are killed, then temp dirs removed (synchronously). */
-const live = new Set<ChildProcess>();
-const onExit = new Set<() => void>();
-process.on('exit', () => {
-  for (const proc of live) killNow(proc);
-  for (const f of onExit) f();
-});
+/** If the test process exits first: what still runs is killed, then temp dirs removed (synchronously). */
+const atExit = new ExitCleanup<ChildProcess>(killNow);
+const live = atExit.live;
+const onExit = atExit.cleanups;

@@ -9,14 +9,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCleanup, PortInUse, alive, startOnFreePort, stopGracefully } from './processes.js';
 
 const NGINX = '/usr/sbin/nginx';
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
-const PORT_ATTEMPTS = 5;
 
 export interface NginxHandle {
   /** http://127.0.0.1:<port> */
@@ -38,22 +38,12 @@ export async function startNginx(upstreams: string[]): Promise<NginxHandle> {
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   onExit.add(cleanup);
 
-  let port = 0;
-  try {
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
-      try {
-        running = await launch(dir, port, upstreams);
-        break;
-      } catch (err) {
-        if (!(err instanceof PortInUse) || attempt >= PORT_ATTEMPTS) throw err;
-      }
-    }
-  } catch (err) {
+  const started = await startOnFreePort((p) => launch(dir, p, upstreams), () => {
     onExit.delete(cleanup);
     cleanup();
-    throw err;
-  }
+  });
+  const port = started.port;
+  running = started.running;
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -114,7 +104,6 @@ interface Running {
   exited: Promise<void>;
 }
 
-class PortInUse extends Error {}
 
 /** Writes the config, spawns nginx and waits until it is ready (rejects when it exits first or at the timeout). */
 async function launch(dir: string, port: number, upstreams: string[]): Promise<Running> {
@@ -165,16 +154,8 @@ async function launch(dir: string, port: number, upstreams: string[]): Promise<R
 }
 
 /** Graceful shutdown: SIGQUIT; master and workers are killed when it has not exited after 5 s. */
-async function quit(r: Running): Promise<void> {
-  if (!alive(r.proc)) return;
-  r.proc.kill('SIGQUIT');
-  const timer = setTimeout(() => killTree(r.proc), STOP_TIMEOUT_MS);
-  await r.exited;
-  clearTimeout(timer);
-}
-
-function alive(proc: ChildProcess): boolean {
-  return proc.exitCode === null && proc.signalCode === null;
+function quit(r: Running): Promise<void> {
+  return stopGracefully(r.proc, r.exited, 'SIGQUIT', killTree, STOP_TIMEOUT_MS);
 }
 
 /**
@@ -232,23 +213,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** A port the OS says is free on 127.0.0.1 right now (the caller retries when it is taken before use). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** If the test process exits first: nginx instances still running are killed, then temp dirs removed (synchronously). */
-const live = new Set<ChildProcess>();
-const onExit = new Set<() => void>();
-process.on('exit', () => {
-  for (const proc of live) killTree(proc);
-  for (const f of onExit) f();
-});
+/** If the test process exits first: what still runs is killed, then temp dirs removed (synchronously). */
+const atExit = new ExitCleanup<ChildProcess>(killTree);
+const live = atExit.live;
+const onExit = atExit.cleanups;
