@@ -59,6 +59,13 @@ describe('NATS permissions of a node', () => {
     for (const n of nodes) expect(n.stderr.join('\n')).not.toMatch(/Permissions Violation/i);
   });
 
+  it('a node that cannot reach its NATS does not start, and says so without the credentials', async () => {
+    const err = (await startServer({ toolsets: ['diagnostics'], args: ['--cluster', 'nats://node:hunter2-secret@127.0.0.1:1'] }).catch((e: Error) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
+    expect(err.message).not.toContain('hunter2');
+  });
+
   it('are the boundary: another NATS user can neither reach a node nor read the records', async () => {
     const nc = await connect({ servers: nats.url, user: 'other', pass: OTHER_PASSWORD });
     const errors: string[] = [];

@@ -44,6 +44,11 @@ function kvKey(key: ActorKey): string | undefined {
   return `${key.kind === 'handle' ? 'h' : 's'}.${key.id}`;
 }
 
+/** A NATS URL without its user:password@ part. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
+
 /** Where a request for an actor this node does not hold goes. */
 export type Placement =
   /** This node holds it now (revived from its record, or it was just registered here). */
@@ -141,12 +146,13 @@ export class Cluster {
     if (c.credsFile !== undefined) opts.authenticator = credsAuthenticator(readFileSync(c.credsFile));
     if (c.nkeySeedFile !== undefined) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(c.nkeySeedFile, 'utf8').trim()));
     if (c.tls) opts.tls = { ...(c.tls.caFile && { caFile: c.tls.caFile }), ...(c.tls.certFile && { certFile: c.tls.certFile }), ...(c.tls.keyFile && { keyFile: c.tls.keyFile }) };
+    // Never the credentials (a URL may carry user:password@): logs and errors name hosts only.
+    const where = c.servers.map(withoutCredentials).join(', ');
     let nc: NatsConnection;
     try {
       nc = await connect(opts);
     } catch (err) {
-      // Never the credentials: the error names the servers only.
-      throw new Error(`cluster: cannot connect to NATS at ${c.servers.join(', ')}: ${(err as Error).message}`);
+      throw new Error(`cluster: cannot connect to NATS at ${where}: ${(err as Error).message}`);
     }
     const kvm = new Kvm(jetstream(nc, { timeout: c.directoryTimeoutMs }));
     const ttl = config.cluster.recordTtlMs;
@@ -157,11 +163,11 @@ export class Cluster {
       const nodes = await kvm.create(`${c.name}-nodes`, { history: 1, ttl: Math.max(60_000, 10 * c.nodeTimeoutMs) });
       const cl = new Cluster(c, nc, owners, records, settings, nodes, log, http);
       await cl.heartbeat();
-      log.info({ node: cl.nodeId, cluster: c.name, servers: c.servers }, 'joined the cluster');
+      log.info({ node: cl.nodeId, cluster: c.name, servers: where }, 'joined the cluster');
       return cl;
     } catch (err) {
       await nc.close().catch(() => {});
-      throw new Error(`cluster: NATS at ${c.servers.join(', ')} has no usable JetStream (start nats-server with -js): ${(err as Error).message}`);
+      throw new Error(`cluster: the KV buckets of cluster ${c.name} are not usable on NATS at ${where} (is JetStream on, nats-server -js? does the user have the permissions of \`mcp-actors cluster-permissions\`?): ${(err as Error).message}`);
     }
   }
 
