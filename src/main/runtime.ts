@@ -504,7 +504,7 @@ export class Runtime implements IntegrationContext {
    * stored record — handshake, logging level, subscriptions, state, principal. The next message
    * starts its thread, which replays the handshake. Throws SHUTTING_DOWN on a draining node.
    */
-  adopt<S extends SessionSink>(stored: StoredRecord, sink: S): Session<S> | undefined {
+  adopt<S extends SessionSink>(stored: StoredRecord, sink: S): Session<S> {
     const key = stored.kind === 'handle' ? handleKey(stored.record.id) : sessionKey(stored.record.id);
     const existing = this.sessions.get(key) as Session<S> | undefined;
     if (existing) return existing;

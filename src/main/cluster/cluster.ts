@@ -405,7 +405,7 @@ export class Cluster {
    * revives it (false: the record belongs to no actor any more); `relay` forwards to a node.
    * Requests for one key arriving together share one takeover; each is relayed on its own.
    */
-  async place(key: ActorKey, adopt: (stored: StoredRecord) => boolean, relay: (node: string) => Promise<Response>, hop: number): Promise<Placement> {
+  async place(key: ActorKey, adopt: (stored: StoredRecord) => void, relay: (node: string) => Promise<Response>, hop: number): Promise<Placement> {
     const k = kvKey(key);
     if (!k) return { at: 'nowhere' };
     if (!this.available) throw rpcError('CLUSTER_UNAVAILABLE');
@@ -482,7 +482,7 @@ export class Cluster {
     return p;
   }
 
-  private async revive(k: string, key: ActorKey, adopt: (stored: StoredRecord) => boolean): Promise<Placement> {
+  private async revive(k: string, key: ActorKey, adopt: (stored: StoredRecord) => void): Promise<Placement> {
     let stored;
     try {
       stored = await this.records.get(k);
@@ -494,7 +494,8 @@ export class Cluster {
       return { at: 'nowhere' };
     }
     const data = stored.json<StoredRecord>();
-    if (data.v !== 1 || data.kind !== key.kind || data.record.id !== key.id || !adopt(data)) return { at: 'nowhere' };
+    if (data.v !== 1 || data.kind !== key.kind || data.record.id !== key.id) return { at: 'nowhere' };
+    adopt(data);
     return { at: 'here' };
   }
 

@@ -42,7 +42,7 @@ export async function routeToOwner(
   try {
     const placed = await cluster.place(
       key,
-      (stored) => rt.adopt(stored, sinkFor(stored)) !== undefined,
+      (stored) => void rt.adopt(stored, sinkFor(stored)),
       (node) =>
         cluster.forward(node, {
           method: c.req.method,
