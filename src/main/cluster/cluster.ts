@@ -402,7 +402,7 @@ export class Cluster {
   /**
    * Where a request for an actor this node does not hold goes: relayed to its owner, or — the
    * owner gone, or the actor this node's from before — revived here from its record. `adopt`
-   * revives it (false: the record belongs to no actor any more); `relay` forwards to a node.
+   * revives it (throws when this node cannot take it); `relay` forwards to a node.
    * Requests for one key arriving together share one takeover; each is relayed on its own.
    */
   async place(key: ActorKey, adopt: (stored: StoredRecord) => void, relay: (node: string) => Promise<Response>, hop: number): Promise<Placement> {
