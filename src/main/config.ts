@@ -219,7 +219,10 @@ export const configSchema = z
     /** MCP 2026-07-28 requests that carry no state handle: a pool of long-lived actor threads, each serving many requests at once. */
     stateless: z
       .object({
-        /** Threads in the pool; 0 = the machine's cores + 2 (so a hung or CPU-bound request leaves room). */
+        /**
+         * Threads in the pool at most; 0 = the machine's cores + 2 (so a hung or CPU-bound request
+         * leaves room). It starts with one and adds one whenever every thread has a request in flight.
+         */
         threads: z.number().int().min(0).max(256).default(0),
         /** Requests one thread runs at once; a CPU-bound request stalls only the others on its thread. */
         concurrency: positive(16),

@@ -59,7 +59,7 @@ describe('actor thread boot', () => {
     expect(existsSync(join(dir, file))).toBe(true);
   }, 60_000);
 
-  it('keeps the cache directory bounded: older caches of other builds are removed at start', async () => {
+  it('keeps the cache directory bounded: older caches of other builds and abandoned temporary files are removed at start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-actors-cache-'));
     const stale = Array.from({ length: 6 }, (_, i) => `session-${'a'.repeat(19)}${i}.v8cache`);
     stale.forEach((f, i) => {
@@ -67,11 +67,20 @@ describe('actor thread boot', () => {
       utimesSync(join(dir, f), 1_000 + i, 1_000 + i); // the last one is the newest
     });
     writeFileSync(join(dir, 'notes.txt'), 'not a cache');
+    // Temporary files of writes that never finished: an old one goes, a recent one (a write that
+    // may be under way) stays.
+    const abandoned = `session-${'b'.repeat(20)}.v8cache.123.abc.tmp`;
+    const recent = `session-${'b'.repeat(20)}.v8cache.456.def.tmp`;
+    writeFileSync(join(dir, abandoned), 'half');
+    utimesSync(join(dir, abandoned), Date.now() / 1000 - 3_600, Date.now() / 1000 - 3_600);
+    writeFileSync(join(dir, recent), 'half');
     const s = await serve({ codeCacheDir: dir });
     await answers(s);
     const left = readdirSync(dir);
     expect(left.filter((f) => stale.includes(f)).sort()).toEqual(stale.slice(3).sort());
     expect(left).toContain('notes.txt');
+    expect(left).not.toContain(abandoned);
+    expect(left).toContain(recent);
   }, 30_000);
 
   it('refuses a cache directory others may write, says why, and still serves', async () => {

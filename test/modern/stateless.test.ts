@@ -1,6 +1,6 @@
 /**
  * The stateless pool through the real server: MCP 2026-07-28 requests without a handle run on a
- * few long-lived threads, many at once, each isolated from the others' faults — a hung request
+ * few long-lived threads (one at start, more as concurrency calls for them), many at once, each isolated from the others' faults — a hung request
  * is answered at its deadline and its thread replaced, a crash fails only the requests on its
  * thread, a CPU-bound request stalls no other thread, the queue is bounded (503 + Retry-After),
  * and a client that goes away cancels its request.
@@ -60,6 +60,21 @@ function bystander() {
 }
 
 describe('the stateless pool (MCP 2026-07-28 requests without a handle)', () => {
+  it('starts with one thread and adds one while every thread has a request in flight, up to its size', async () => {
+    expect(await metric(server, 'mcp_actors_stateless', 'kind="threads"')).toBe(1);
+    expect(ok(await call('echo', { text: 'alone' })).text).toBe('alone');
+    expect(await metric(server, 'mcp_actors_stateless', 'kind="threads"')).toBe(1); // one request at a time needs one thread
+    // Each request that finds every thread busy starts one more thread (one boot at a time).
+    const sleeps: Array<Promise<RawResponse>> = [];
+    await waitFor('the pool to grow to its size', async () => {
+      if ((await metric(server, 'mcp_actors_stateless', 'kind="queued"')) === 0) sleeps.push(call('sleep', { ms: 1_500 }));
+      return (await metric(server, 'mcp_actors_stateless', 'kind="threads"')) === 3;
+    });
+    sleeps.push(...Array.from({ length: 8 }, () => call('sleep', { ms: 200 })));
+    for (const r of await Promise.all(sleeps)) ok(r);
+    expect(await metric(server, 'mcp_actors_stateless', 'kind="threads"')).toBe(3); // never beyond its size
+  });
+
   it('runs many requests at once on a few threads', async () => {
     const t0 = Date.now();
     const results = (await Promise.all(Array.from({ length: 12 }, () => call('sleep', { ms: 800 })))).map(ok);

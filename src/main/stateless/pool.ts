@@ -1,7 +1,7 @@
 /**
- * The stateless pool: MCP 2026-07-28 requests that carry no state handle run here, on a fixed set
- * of long-lived actor threads, each serving up to `concurrency` requests at once on one SDK server
- * (no thread per request, no session per client).
+ * The stateless pool: MCP 2026-07-28 requests that carry no state handle run here, on long-lived
+ * actor threads (one at start, more while all are busy, up to `threads`), each serving up to
+ * `concurrency` requests at once on one SDK server (no thread per request, no session per client).
  *
  * Isolation per request:
  * - a request goes to the thread with the fewest requests in flight (ties: the one whose oldest
@@ -132,11 +132,30 @@ export class StatelessPool {
 
   constructor(private readonly o: StatelessPoolOptions) {}
 
-  /** Starts every thread; resolves when the first is ready (a broken toolset fails here). */
+  /**
+   * Starts the first thread; resolves when it is ready (a broken toolset fails here). The others
+   * start as demand calls for them (grow()): a server that serves no 2026-07-28 stateless traffic,
+   * or little, does not pay boots and memory for threads it does not use.
+   */
   async start(): Promise<void> {
-    const first = this.spawn();
-    for (let i = 1; i < this.o.threads; i++) this.spawn();
-    await first;
+    await this.spawn();
+  }
+
+  /**
+   * One more thread, up to `threads`, when every thread has a request in flight and none is
+   * booting: the pool follows the concurrency of its traffic, and a CPU-bound or hung request
+   * always leaves a thread for the others (see pick()).
+   */
+  private grow(): void {
+    if (this.closed || this.workers.size >= this.o.threads) return;
+    for (const w of this.workers) if (!w.ended && (!w.bound || w.load === 0)) return;
+    this.spawn().catch((err: unknown) => this.o.log.error({ err: (err as Error).message }, 'a stateless pool thread could not start'));
+  }
+
+  /** A thread is booting (it takes what waits when it is bound). */
+  private get booting(): boolean {
+    for (const w of this.workers) if (!w.bound && !w.ended) return true;
+    return false;
   }
 
   get inFlight(): number {
@@ -154,6 +173,7 @@ export class StatelessPool {
   /** Takes a request; a CodedError when the queue is full or the pool closed (answer it at once). */
   submit(msg: ParsedRequest, sink: RequestSink): CodedError | undefined {
     if (this.closed) return rpcError('SHUTTING_DOWN', 'not accepting new requests');
+    this.grow(); // before picking: a thread that starts now is where a request waits rather than behind a stuck one
     const worker = this.pick();
     if (!worker && this.queue.length >= this.o.maxQueue) {
       this.o.observer.rejected();
@@ -204,10 +224,11 @@ export class StatelessPool {
   private pick(): PoolThread | undefined {
     const now = performance.now();
     const live = [...this.workers].filter((w) => w.bound && !w.ended);
-    // While any thread is responsive, requests wait for room there rather than behind a stuck one.
+    // While any thread is responsive, requests wait for room there rather than behind a stuck one;
+    // when all are stuck, for the thread that is booting, if one is.
     const responsive = live.filter((w) => !w.stuck(now));
     let best: PoolThread | undefined;
-    for (const w of responsive.length > 0 ? responsive : live) {
+    for (const w of responsive.length > 0 ? responsive : this.booting ? [] : live) {
       if (w.load >= this.o.concurrency) continue;
       if (!best || w.load < best.load || (w.load === best.load && w.oldest > best.oldest)) best = w;
     }

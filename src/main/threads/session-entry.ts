@@ -77,10 +77,21 @@ export function sessionEntry(options: SessionEntryOptions, log: Logger): Session
 /** Caches kept besides ours (other builds or Node versions sharing the directory); older ones go. */
 const KEEP_OTHERS = 3;
 
-/** Every build makes a new cache file: keep the directory bounded (ours and the newest few others). */
+/** A temporary file this old was left by a thread that died while writing (a write takes milliseconds). */
+const STALE_TMP_MS = 60_000;
+
+/**
+ * Every build makes a new cache file: keep the directory bounded (ours and the newest few others),
+ * and remove the temporary files of writes that never finished (a process killed mid-write).
+ */
 function prune(dir: string, ours: string, log: Logger): void {
   try {
-    const others = readdirSync(dir)
+    const files = readdirSync(dir);
+    const now = Date.now();
+    for (const f of files.filter((f) => /^session-[0-9a-f]+\.v8cache\..+\.tmp$/.test(f))) {
+      if (now - statSync(join(dir, f)).mtimeMs > STALE_TMP_MS) unlinkSync(join(dir, f));
+    }
+    const others = files
       .filter((f) => /^session-[0-9a-f]+\.v8cache$/.test(f) && f !== ours)
       .map((f) => ({ f, mtime: statSync(join(dir, f)).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime);
