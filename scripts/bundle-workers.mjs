@@ -32,8 +32,27 @@ const common = {
 // The session bundle is written already wrapped the way runCachedBundle compiles it (a CommonJS
 // module function, src/shared/code-cache.ts): the loader compiles the file's text as it is read,
 // instead of a wrapped copy of it (a second 0.9 MB string per thread until a full GC).
+/**
+ * Redirects the SDK's `_shims` import to scripts/bundle/lazy-sdk-shims.mjs, which loads the real
+ * one (`mcp-actors:sdk-shims`) on first use: ajv is evaluated only by threads that validate a
+ * JSON Schema.
+ */
+const lazySdkShims = {
+  name: 'lazy-sdk-shims',
+  setup(b) {
+    const shims = '@modelcontextprotocol/server/_shims';
+    const lazy = fileURLToPath(new URL('./bundle/lazy-sdk-shims.mjs', import.meta.url));
+    b.onResolve({ filter: /^mcp-actors:sdk-shims$/ }, async (args) => {
+      const real = await b.resolve(shims, { kind: 'import-statement', resolveDir: args.resolveDir, pluginData: 'real' });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path };
+    });
+    b.onResolve({ filter: /^@modelcontextprotocol\/server\/_shims$/ }, (args) => (args.pluginData === 'real' ? undefined : { path: lazy }));
+  },
+};
 const session = await build({
   ...common,
+  plugins: [lazySdkShims],
   metafile: true,
   entryPoints: [`${dist}session.js`],
   outfile: `${dist}session.bundle.cjs`,
