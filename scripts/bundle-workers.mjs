@@ -30,9 +30,6 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
 };
-// The session bundle is written already wrapped the way runCachedBundle compiles it (a CommonJS
-// module function, src/shared/code-cache.ts): the loader compiles the file's text as it is read,
-// instead of a wrapped copy of it (a second 0.9 MB string per thread until a full GC).
 /**
  * Redirects the SDK's `_shims` import to scripts/bundle/lazy-sdk-shims.mjs, which loads the real
  * one (`mcp-actors:sdk-shims`) on first use: ajv is evaluated only by threads that validate a
@@ -53,9 +50,9 @@ const lazySdkShims = {
 };
 /**
  * zod's `locales` namespace (z.locales: 60 error-message translations, 259 KB of the bundle's 915
- * KB, which every thread keeps as source text) is replaced by functions that load zod's own locales
- * (its CommonJS build, from node_modules) when called. Nothing in the bundle calls them; zod's default English
- * messages (locales/en.js, imported directly) stay bundled.
+ * KB, which every thread keeps as source text) is replaced by functions that load zod's own
+ * locales (its CommonJS build, from node_modules) when called. Nothing in the bundle calls them;
+ * zod's default English messages (locales/en.js, imported directly) stay bundled.
  */
 const zodLocalesOnDemand = {
   name: 'zod-locales-on-demand',
@@ -72,6 +69,9 @@ const zodLocalesOnDemand = {
     b.onResolve({ filter: /^zod\/v4\/locales$/ }, () => ({ external: true }));
   },
 };
+// The session bundle is written already wrapped the way runCachedBundle compiles it (a CommonJS
+// module function, src/shared/code-cache.ts): the loader compiles the file's text as it is read,
+// instead of a wrapped copy of it (a second 0.9 MB string per thread until a full GC).
 const session = await build({
   ...common,
   plugins: [lazySdkShims, zodLocalesOnDemand],
