@@ -6,7 +6,9 @@
 // and compile is what makes a new session's thread start fast (src/shared/code-cache.ts).
 // A user's toolset module stays outside the bundle (loaded with import() at boot).
 import { build } from 'esbuild';
+import { MODULE_WRAPPER_HEAD, MODULE_WRAPPER_TAIL } from '../dist/src/shared/code-cache.js';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/workers/', import.meta.url));
@@ -30,7 +32,57 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
 };
-const session = await build({ ...common, metafile: true, entryPoints: [`${dist}session.js`], outfile: `${dist}session.bundle.cjs` });
+/**
+ * Redirects the SDK's `_shims` import to scripts/bundle/lazy-sdk-shims.mjs, which loads the real
+ * one (`mcp-actors:sdk-shims`) on first use: ajv is evaluated only by threads that validate a
+ * JSON Schema.
+ */
+const lazySdkShims = {
+  name: 'lazy-sdk-shims',
+  setup(b) {
+    const shims = '@modelcontextprotocol/server/_shims';
+    const lazy = fileURLToPath(new URL('./bundle/lazy-sdk-shims.mjs', import.meta.url));
+    b.onResolve({ filter: /^mcp-actors:sdk-shims$/ }, async (args) => {
+      const real = await b.resolve(shims, { kind: 'import-statement', resolveDir: args.resolveDir, pluginData: 'real' });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path };
+    });
+    b.onResolve({ filter: /^@modelcontextprotocol\/server\/_shims$/ }, (args) => (args.pluginData === 'real' ? undefined : { path: lazy }));
+  },
+};
+/**
+ * zod's `locales` namespace (z.locales: 60 error-message translations, 259 KB of the bundle's 915
+ * KB, which every thread keeps as source text) is replaced by functions that load zod's own
+ * locales (its CommonJS build, from node_modules) when called. Nothing in the bundle calls them;
+ * zod's default English messages (locales/en.js, imported directly) stay bundled.
+ */
+const zodLocalesOnDemand = {
+  name: 'zod-locales-on-demand',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '../locales/index.js'), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => {
+      const names = [...readFileSync(args.path, 'utf8').matchAll(/export \{ default as (\w+) \} from "\.\/[\w-]+\.js";/g)];
+      if (names.length < 10) throw new Error(`zod-locales-on-demand: unexpected ${args.path}`);
+      const body = names.map(([, name]) => `export function ${name}() { return require('zod/v4/locales').${name}(); }`);
+      return { contents: body.join('\n'), loader: 'js', resolveDir: dirname(args.path) };
+    });
+    b.onResolve({ filter: /^zod\/v4\/locales$/ }, () => ({ external: true }));
+  },
+};
+// The session bundle is written already wrapped the way runCachedBundle compiles it (a CommonJS
+// module function, src/shared/code-cache.ts): the loader compiles the file's text as it is read,
+// instead of a wrapped copy of it (a second 0.9 MB string per thread until a full GC).
+const session = await build({
+  ...common,
+  plugins: [lazySdkShims, zodLocalesOnDemand],
+  metafile: true,
+  entryPoints: [`${dist}session.js`],
+  outfile: `${dist}session.bundle.cjs`,
+  banner: { js: `${MODULE_WRAPPER_HEAD}${common.banner.js}` },
+  footer: { js: MODULE_WRAPPER_TAIL },
+});
 // The loader decodes the bundle as latin1 (src/shared/code-cache.ts): a byte above 0x7f would change meaning.
 const bytes = readFileSync(`${dist}session.bundle.cjs`);
 const nonAscii = bytes.findIndex((b) => b > 0x7f);
