@@ -12,8 +12,8 @@ import type { Goal, Scenario, ScenarioContext, ScenarioOutput } from './types.js
 import { fmt, forEachLimit, isFigure, MB, openSessions, Series, settledRss, timedCall, toolCall, waitForHealth, type OpenedClient } from './util.js';
 
 export const LIVE_CONFIG = { sessions: { hibernateAfterMs: 0 } };
-/** Hibernate quickly; a small pool ceiling so the spares left by the activations retire within seconds. */
-export const HIBERNATE_CONFIG = { sessions: { hibernateAfterMs: 300 }, warmPool: { min: 2, max: 8 } };
+/** Hibernate quickly; a small pool ceiling, and spares retired without waiting, so the spares left by the activations retire within seconds. */
+export const HIBERNATE_CONFIG = { sessions: { hibernateAfterMs: 300 }, warmPool: { min: 2, max: 8, spareIdleMs: 0 } };
 
 function counts(quick: boolean) {
   return quick ? { live: [5, 10, 20], hibernated: 20, idle: 200 } : { live: [10, 100, 1_000], hibernated: 1_000, idle: 10_000 };
@@ -67,7 +67,7 @@ export const memory: Scenario = {
   definition:
     'RSS of the server process (VmRSS, all threads). "Live": sessions that each made one call (`whoami`) and stay open — an mcp-actors live ' +
     'session holds a worker thread (`hibernateAfterMs: 0`). "Idle" (mcp-actors: hibernated): with `hibernateAfterMs: 300` and ' +
-    '`warmPool {min:2, max:8}`, 1,000 sessions each call `whoami` (a thread, ctx.state written) and hibernate; the 10,000 figure adds ' +
+    '`warmPool {min:2, max:8, spareIdleMs:0}`, 1,000 sessions each call `whoami` (a thread, ctx.state written) and hibernate; the 10,000 figure adds ' +
     '9,000 sessions that only initialized (lazy activation: a session record, never a thread). The baseline has no hibernation: its idle ' +
     'sessions are live (same steps, same counts). Per-session cost = slope: (RSS at N live − RSS at 0) ÷ N; idle: (RSS at 10,000 − RSS at 1,000) ÷ 9,000. ' +
     'Each reading waits for RSS to hold steady (±1 % over 0.5 s). One round. (`--quick`: 5/10/20 live, 20 hibernated, 200 idle.)',

@@ -400,6 +400,12 @@ export const configSchema = z
         /** At most this many spares are kept (bursts grow the pool toward it; quiet shrinks it to min). */
         max: z.number().int().min(0).default(32),
         /**
+         * A spare beyond what the pool wants is retired (one a second) only once it has waited this
+         * long unused: waves of short sessions keep finding their warm threads instead of booting
+         * cold ones. 0 = as soon as the pool wants fewer.
+         */
+        spareIdleMs: ms(30_000),
+        /**
          * Sessions a thread may serve one after another (renewed in between: fresh McpServer and
          * toolset registration); 1 = a new thread for every session. Faulted threads are never reused.
          */

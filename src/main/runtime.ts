@@ -201,6 +201,7 @@ export class Runtime implements IntegrationContext {
     this.pool = new WarmPool({
       min: config.warmPool.min,
       max: config.warmPool.max,
+      spareIdleMs: config.warmPool.spareIdleMs,
       maxReuses: config.warmPool.maxReuses,
       log,
       backlog: () => this.sharedStart?.hostedFor(config.warmPool.sharedStartMoveAfterMs) ?? 0,

@@ -113,6 +113,25 @@ describe('WarmPool', () => {
     expect(pool.stats().recycled).toBe(1); // a dead thread is not taken back
   });
 
+  it('keeps spares beyond its target until they have been unused for spareIdleMs, then retires them', async () => {
+    const { pool, until } = makePool({ min: 0, max: 8, spareIdleMs: 2_500 });
+    await pool.start();
+    const taken = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    for (const t of taken) expect(await t.recycle()).toBe(true);
+    for (const t of taken) {
+      t.served = 5; // as a session actor counts the requests it ran on the thread
+      pool.giveBack(t);
+    }
+    const returnedAt = Date.now();
+    // The pool's target falls back to 0 at once (nothing is being taken), yet nothing is retired
+    // for spareIdleMs: each second's tick would otherwise retire one.
+    const retiredAt: number[] = [];
+    for (const t of taken) void t.exited.then(() => retiredAt.push(Date.now() - returnedAt));
+    await until((s) => s.spare === 0);
+    expect(retiredAt).toHaveLength(3);
+    for (const ms of retiredAt) expect(ms).toBeGreaterThanOrEqual(2_400);
+  }, 20_000);
+
   it('fails a waiter when its boot fails instead of leaving it waiting', async () => {
     let boot = BOOT;
     const { pool } = makePool({ min: 1, max: 1 }, () => boot);

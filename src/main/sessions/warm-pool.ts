@@ -4,7 +4,8 @@
  * - Spares: threads booted ahead of need, so a session does not wait ~230 ms for a worker.
  *   The target number of spares follows the rate at which threads are taken (an exponentially
  *   weighted moving average) times the time a boot takes, between `min` and `max`; a quiet
- *   server shrinks back to `min`.
+ *   server shrinks back to `min`, retiring only spares left unused for `spareIdleMs` (so waves
+ *   of short sessions keep finding their warm threads).
  * - Waiters: when no spare is left, a session waits in line (FIFO) for the next thread that
  *   boots or is handed back. At most `maxParallelBoots` threads boot at once, so a burst of new
  *   sessions is served in order by boots that finish quickly, instead of hundreds of boots
@@ -26,6 +27,12 @@ export interface WarmPoolOptions {
   maxParallelBoots?: number;
   /** Called when the pool's counts change, for metrics. */
   onChange?(stats: WarmPoolStats): void;
+  /**
+   * A spare beyond the target is retired only once it has waited this long unused (ms): a
+   * workload that comes back within it (waves of short sessions) finds its threads warm instead
+   * of booting cold ones. Default 30 s.
+   */
+  spareIdleMs?: number;
   /** Sessions a thread may serve, one after another, before it is retired (1 = never reused). */
   maxReuses: number;
   /**
@@ -75,9 +82,13 @@ export class WarmPool {
   private recycled = 0;
   private consecutiveFailures = 0;
   private readonly tracked = new WeakSet<ActorThread>();
+  /** When each spare became one (Date.now()). */
+  private readonly spareSince = new WeakMap<ActorThread, number>();
+  private readonly spareIdleMs: number;
 
   constructor(private readonly options: WarmPoolOptions) {
     this.target = options.min;
+    this.spareIdleMs = options.spareIdleMs ?? 30_000;
     this.maxParallel = options.maxParallelBoots ?? Math.max(2, availableParallelism());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
@@ -166,6 +177,17 @@ export class WarmPool {
     return this.spare.splice(worst, 1)[0]!;
   }
 
+  /** The coldest spare that has been unused for spareIdleMs, or undefined. */
+  private takeColdestIdle(now: number): ActorThread | undefined {
+    let worst = -1;
+    for (let i = 0; i < this.spare.length; i++) {
+      const t = this.spare[i]!;
+      if (now - (this.spareSince.get(t) ?? 0) < this.spareIdleMs) continue;
+      if (worst < 0 || t.served < this.spare[worst]!.served) worst = i;
+    }
+    return worst < 0 ? undefined : this.spare.splice(worst, 1)[0]!;
+  }
+
   /** Hands a ready thread to the oldest waiter, or keeps it as a spare (or retires it past max). */
   private place(t: ActorThread, fresh: boolean): void {
     const w = this.waiters.shift();
@@ -184,6 +206,7 @@ export class WarmPool {
       return;
     }
     this.spare.push(t);
+    this.spareSince.set(t, Date.now());
     // Full (and no boot in flight, whose result would be wasted): the coldest spare goes.
     if (this.spare.length > Math.max(this.options.max, 1) && this.booting === 0) this.retire(this.takeColdest());
     this.changed();
@@ -222,11 +245,15 @@ export class WarmPool {
     this.returnedThisTick = 0;
     this.retarget();
     // Shrink: anything beyond max goes now (max is a cap; it is only exceeded while boots are in
-    // flight); beyond the target, one per tick, so the pool decays smoothly.
+    // flight); beyond the target, one per tick among the spares unused for spareIdleMs, so the
+    // pool decays smoothly and threads that keep being reused (waves of short sessions) stay.
     const cap = Math.max(this.options.max, 1);
     while (this.spare.length > cap && this.booting === 0) this.retire(this.takeColdest());
     const keep = Math.max(this.target, Math.min(this.options.backlog?.() ?? 0, this.options.max));
-    if (this.spare.length > keep && this.waiters.length === 0) this.retire(this.takeColdest());
+    if (this.spare.length > keep && this.waiters.length === 0) {
+      const idle = this.takeColdestIdle(Date.now());
+      if (idle) this.retire(idle);
+    }
     this.consecutiveFailures = 0; // a new tick, a new chance to boot
     this.fill();
   }
