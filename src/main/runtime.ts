@@ -368,12 +368,7 @@ export class Runtime implements IntegrationContext {
       thread.stop();
       return;
     }
-    if (this.pool.canReuse(thread) && (await thread.recycle())) {
-      tenancy?.released();
-      this.pool.giveBack(thread);
-      return;
-    }
-    thread.stop();
+    await this.pool.recycle(thread, () => tenancy?.released());
   }
 
   private toolLabel(tool: string | undefined): string {

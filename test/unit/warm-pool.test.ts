@@ -132,6 +132,19 @@ describe('WarmPool', () => {
     for (const ms of retiredAt) expect(ms).toBeGreaterThanOrEqual(2_400);
   }, 20_000);
 
+  it('has a session that finds no spare wait for a thread being renewed rather than boot one', async () => {
+    const { pool } = makePool({ min: 0, max: 0 });
+    await pool.start(); // boots one thread, kept as the one spare max allows
+    const t = await pool.acquire();
+    const booted = spawned.length;
+    const renewing = pool.recycle(t);
+    const next = await pool.acquire(); // no spare: the renewing thread is on its way
+    expect(await renewing).toBe(true);
+    expect(next).toBe(t);
+    expect(spawned).toHaveLength(booted); // no boot was started for it
+    expect(t.reuses).toBe(1);
+  });
+
   it('fails a waiter when its boot fails instead of leaving it waiting', async () => {
     let boot = BOOT;
     const { pool } = makePool({ min: 1, max: 1 }, () => boot);
