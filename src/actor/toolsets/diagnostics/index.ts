@@ -88,6 +88,80 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * The tools' schemas, built once per thread rather than in register(), which runs for every
+ * session the thread serves: zod schemas are immutable, so sessions can share them, and building
+ * ~20 of them per session (and warming their parsers up again) was about half of what a short
+ * session cost its thread (see the README's toolset guide).
+ */
+const schemas = {
+  echo: {
+    input: z.object({ text: z.string().max(LIMITS.echoChars), handle }),
+    output: z.object({ text: z.string() }),
+  },
+  cpu_burn: {
+    input: z.object({ ms: z.number().int().min(0).max(LIMITS.cpuBurnMs), handle }),
+    output: z.object({ requestedMs: z.number(), burnedMs: z.number() }),
+  },
+  sleep: {
+    input: z.object({ ms: z.number().int().min(0).max(LIMITS.sleepMs), handle }),
+    output: z.object({ sleptMs: z.number(), threadId: z.number() }),
+  },
+  fail: {
+    input: z.object({ message: z.string().min(1).max(LIMITS.failChars), handle }),
+  },
+  crash: {
+    input: z.object({ handle }),
+  },
+  hang: {
+    input: z.object({ handle }),
+  },
+  alloc: {
+    input: z.object({ mb: z.number().int().min(1).max(LIMITS.allocMb), handle }),
+    output: z.object({ allocatedMb: z.number(), retainedMb: z.number(), heapUsedMb: z.number() }),
+  },
+  whoami: {
+    input: z.object({ handle }),
+    output: z.object({
+      actor: z.enum(['session', 'handle', 'stateless']),
+      sessionId: z.string(),
+      threadId: z.number(),
+      seq: z.number().optional(),
+      executed: z.number().optional(),
+      inFlight: z.number(),
+      startedAt: z.number(),
+      finishedAt: z.number(),
+    }),
+  },
+  bad_result: {
+    input: z.object({
+      kind: z.enum(['function', 'cycle', 'bigint', 'symbol', 'oversized']),
+      chars: z.number().int().min(1).max(LIMITS.badResultChars).optional(),
+      handle,
+    }),
+  },
+  notify_later: {
+    input: z.object({ ms: z.number().int().min(0).max(60_000), text: z.string().max(LIMITS.echoChars), handle }),
+    output: z.object({ scheduledInMs: z.number() }),
+  },
+  publish_event: {
+    input: z.object({
+      kind: z.enum(['tools_list_changed', 'prompts_list_changed', 'resources_list_changed', 'resource_updated']),
+      uri: z.string().min(1).max(2_048).optional(),
+      handle,
+    }),
+    output: z.object({ published: z.string() }),
+  },
+  open_handle: {
+    input: z.object({}),
+    output: z.object({ handle: z.string() }),
+  },
+  close_handle: {
+    input: z.object({ handle: z.string().min(1).max(128).describe('The handle open_handle returned') }),
+    output: z.object({ closed: z.boolean() }),
+  },
+};
+
 export const toolset = defineToolset({
   name: 'diagnostics',
   description: 'Probes for isolation, ordering and fault handling (echo, cpu_burn, sleep, fail, crash, hang, alloc, whoami, notify_later, bad_result, publish_event; handles: open_handle, close_handle)',
@@ -114,8 +188,8 @@ export const toolset = defineToolset({
       'echo',
       {
         description: 'Returns the given text.',
-        inputSchema: z.object({ text: z.string().max(LIMITS.echoChars), handle }),
-        outputSchema: z.object({ text: z.string() }),
+        inputSchema: schemas.echo.input,
+        outputSchema: schemas.echo.output,
         annotations: { readOnlyHint: true, idempotentHint: true },
       },
       tracked(async ({ text }) => structured({ text })),
@@ -125,8 +199,8 @@ export const toolset = defineToolset({
       'cpu_burn',
       {
         description: `Busy-loops the serving thread for ms milliseconds (at most ${LIMITS.cpuBurnMs}) without yielding; returns the time actually burned.`,
-        inputSchema: z.object({ ms: z.number().int().min(0).max(LIMITS.cpuBurnMs), handle }),
-        outputSchema: z.object({ requestedMs: z.number(), burnedMs: z.number() }),
+        inputSchema: schemas.cpu_burn.input,
+        outputSchema: schemas.cpu_burn.output,
         annotations: { readOnlyHint: true },
       },
       tracked(async ({ ms }) => {
@@ -142,8 +216,8 @@ export const toolset = defineToolset({
       'sleep',
       {
         description: `Waits ms milliseconds (at most ${LIMITS.sleepMs}) without blocking the thread; ends early with an error when the request is cancelled or its deadline passes.`,
-        inputSchema: z.object({ ms: z.number().int().min(0).max(LIMITS.sleepMs), handle }),
-        outputSchema: z.object({ sleptMs: z.number(), threadId: z.number() }),
+        inputSchema: schemas.sleep.input,
+        outputSchema: schemas.sleep.output,
         annotations: { readOnlyHint: true },
       },
       tracked(async ({ ms }, hctx: HandlerContext) => {
@@ -157,7 +231,7 @@ export const toolset = defineToolset({
       'fail',
       {
         description: 'Throws an Error with the given message (the result is an isError tool result).',
-        inputSchema: z.object({ message: z.string().min(1).max(LIMITS.failChars), handle }),
+        inputSchema: schemas.fail.input,
       },
       tracked(async ({ message }): Promise<CallToolResult> => {
         throw new Error(message);
@@ -169,7 +243,7 @@ export const toolset = defineToolset({
       {
         description:
           'Ends the serving thread with process.exit(70). In an actor (worker thread) only that actor dies; in-process it kills the whole server.',
-        inputSchema: z.object({ handle }),
+        inputSchema: schemas.crash.input,
         annotations: { destructiveHint: true },
       },
       () => {
@@ -182,7 +256,7 @@ export const toolset = defineToolset({
       'hang',
       {
         description: 'Enters an infinite synchronous loop: the serving thread never yields again.',
-        inputSchema: z.object({ handle }),
+        inputSchema: schemas.hang.input,
         annotations: { destructiveHint: true },
       },
       () => {
@@ -196,8 +270,8 @@ export const toolset = defineToolset({
       'alloc',
       {
         description: `Allocates and retains about mb MiB of V8 heap (at most ${LIMITS.allocMb} per call); returns the total retained by this session so far.`,
-        inputSchema: z.object({ mb: z.number().int().min(1).max(LIMITS.allocMb), handle }),
-        outputSchema: z.object({ allocatedMb: z.number(), retainedMb: z.number(), heapUsedMb: z.number() }),
+        inputSchema: schemas.alloc.input,
+        outputSchema: schemas.alloc.output,
       },
       tracked(async ({ mb }) => {
         for (let i = 0; i < mb; i++) {
@@ -217,17 +291,8 @@ export const toolset = defineToolset({
       {
         description:
           'Reports the serving session and thread, the request\'s mailbox arrival stamp (seq), the per-session execution counter (executed) and timing.',
-        inputSchema: z.object({ handle }),
-        outputSchema: z.object({
-          actor: z.enum(['session', 'handle', 'stateless']),
-          sessionId: z.string(),
-          threadId: z.number(),
-          seq: z.number().optional(),
-          executed: z.number().optional(),
-          inFlight: z.number(),
-          startedAt: z.number(),
-          finishedAt: z.number(),
-        }),
+        inputSchema: schemas.whoami.input,
+        outputSchema: schemas.whoami.output,
         annotations: { readOnlyHint: true },
       },
       tracked(async (_args: unknown, hctx: HandlerContext) => {
@@ -255,11 +320,7 @@ export const toolset = defineToolset({
       'bad_result',
       {
         description: 'Returns a result that cannot be serialized (function, cycle, bigint, symbol) or is oversized, to probe the thread boundary.',
-        inputSchema: z.object({
-          kind: z.enum(['function', 'cycle', 'bigint', 'symbol', 'oversized']),
-          chars: z.number().int().min(1).max(LIMITS.badResultChars).optional(),
-          handle,
-        }),
+        inputSchema: schemas.bad_result.input,
       },
       tracked(async ({ kind, chars }): Promise<CallToolResult> => {
         const text = `a ${kind} result`;
@@ -286,8 +347,8 @@ export const toolset = defineToolset({
       {
         description:
           'Returns at once, then after ms sends a logging notification (notifications/message) outside any request — a server-initiated message for the standalone GET stream of a 2025 session (2026-07-28 has no such stream).',
-        inputSchema: z.object({ ms: z.number().int().min(0).max(60_000), text: z.string().max(LIMITS.echoChars), handle }),
-        outputSchema: z.object({ scheduledInMs: z.number() }),
+        inputSchema: schemas.notify_later.input,
+        outputSchema: schemas.notify_later.output,
       },
       tracked(async ({ ms, text }) => {
         if (ctx.actor.kind !== 'session') {
@@ -312,12 +373,8 @@ export const toolset = defineToolset({
       {
         description:
           'Publishes a list change (tools, prompts, resources) or a resource update on the server\'s event bus: every subscriptions/listen stream that asked for it receives it, whichever thread publishes.',
-        inputSchema: z.object({
-          kind: z.enum(['tools_list_changed', 'prompts_list_changed', 'resources_list_changed', 'resource_updated']),
-          uri: z.string().min(1).max(2_048).optional(),
-          handle,
-        }),
-        outputSchema: z.object({ published: z.string() }),
+        inputSchema: schemas.publish_event.input,
+        outputSchema: schemas.publish_event.output,
       },
       tracked(async ({ kind, uri }) => {
         if (kind === 'resource_updated') {
@@ -334,8 +391,8 @@ export const toolset = defineToolset({
       'open_handle',
       {
         description: 'Starts a diagnostics handle: an actor of its own (mailbox, state, thread) that the other diagnostics tools run on when given it.',
-        inputSchema: z.object({}),
-        outputSchema: z.object({ handle: z.string() }),
+        inputSchema: schemas.open_handle.input,
+        outputSchema: schemas.open_handle.output,
       },
       tracked(async () => {
         const h = ctx.actor.handle;
@@ -348,8 +405,8 @@ export const toolset = defineToolset({
       'close_handle',
       {
         description: 'Ends a diagnostics handle: its actor stops once this call is answered.',
-        inputSchema: z.object({ handle: z.string().min(1).max(128).describe('The handle open_handle returned') }),
-        outputSchema: z.object({ closed: z.boolean() }),
+        inputSchema: schemas.close_handle.input,
+        outputSchema: schemas.close_handle.output,
       },
       // The runtime ends a handle's actor once its destroying tool answered without error.
       tracked(async () => structured({ closed: ctx.actor.kind === 'handle' })),
