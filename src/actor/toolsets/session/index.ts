@@ -28,6 +28,39 @@ function service(ctx: ToolsetContext): SessionService {
 
 const sessionId = z.string().min(1).max(256);
 
+/** The tools' schemas, built once per thread (register() runs for every session it serves). */
+const schemas = {
+  create_session: {
+    input: z.object({}),
+    output: z.object({ session_id: z.string() }),
+  },
+  get_session_stats: {
+    input: z.object({ session_id: sessionId.optional().describe('The session to report on: yours') }),
+    output: z.object({
+      total_sessions: z.number().describe('Open sessions and session handles, live and hibernated'),
+      max_concurrent: z.number().describe('The most sessions the server accepts at once'),
+      active_sessions: z.number(),
+      hibernated_sessions: z.number(),
+      session: z
+        .object({
+          created_at: z.string(),
+          last_activity: z.string(),
+          active_tasks: z.number().describe('Requests of this session running or queued, this one included'),
+          restarts: z.number().describe('Times this session\'s actor was restarted after a fault'),
+        })
+        .optional()
+        .describe('Absent when the call names no session'),
+    }),
+  },
+  cleanup_session: {
+    input: z.object({
+      session_id: sessionId.describe('The session to end: yours, or (admin) another 2025 session\'s id or fingerprint'),
+      admin_token: z.string().max(512).optional().describe('The server admin token, needed to end another session'),
+    }),
+    output: z.object({ ended: z.boolean(), deferred: z.boolean() }),
+  },
+};
+
 export const toolset = defineToolset({
   name: 'session',
   description: 'Session handles, statistics and cleanup',
@@ -37,8 +70,8 @@ export const toolset = defineToolset({
       'create_session',
       {
         description: 'Starts a session: the state a workflow keeps across calls (a computer, exchange accounts, counters).',
-        inputSchema: z.object({}),
-        outputSchema: z.object({ session_id: z.string() }),
+        inputSchema: schemas.create_session.input,
+        outputSchema: schemas.create_session.output,
       },
       async () => {
         const handle = ctx.actor.handle;
@@ -51,22 +84,8 @@ export const toolset = defineToolset({
       'get_session_stats',
       {
         description: 'Server-wide session totals and statistics of the calling session (given its session_id, or the 2025 session the call belongs to).',
-        inputSchema: z.object({ session_id: sessionId.optional().describe('The session to report on: yours') }),
-        outputSchema: z.object({
-          total_sessions: z.number().describe('Open sessions and session handles, live and hibernated'),
-          max_concurrent: z.number().describe('The most sessions the server accepts at once'),
-          active_sessions: z.number(),
-          hibernated_sessions: z.number(),
-          session: z
-            .object({
-              created_at: z.string(),
-              last_activity: z.string(),
-              active_tasks: z.number().describe('Requests of this session running or queued, this one included'),
-              restarts: z.number().describe('Times this session\'s actor was restarted after a fault'),
-            })
-            .optional()
-            .describe('Absent when the call names no session'),
-        }),
+        inputSchema: schemas.get_session_stats.input,
+        outputSchema: schemas.get_session_stats.output,
         annotations: { readOnlyHint: true },
       },
       async () => {
@@ -84,11 +103,8 @@ export const toolset = defineToolset({
       {
         description:
           'Ends a session: your own (its session_id) once this call has been answered. Ending another 2025 session (by id or fingerprint) requires admin rights.',
-        inputSchema: z.object({
-          session_id: sessionId.describe('The session to end: yours, or (admin) another 2025 session\'s id or fingerprint'),
-          admin_token: z.string().max(512).optional().describe('The server admin token, needed to end another session'),
-        }),
-        outputSchema: z.object({ ended: z.boolean(), deferred: z.boolean() }),
+        inputSchema: schemas.cleanup_session.input,
+        outputSchema: schemas.cleanup_session.output,
         annotations: { destructiveHint: true },
       },
       async ({ session_id, admin_token }) => {
