@@ -62,10 +62,10 @@ export function runCachedBundle(file: string, cacheFile: string | undefined): Co
       cachedData = undefined; // none yet: this thread writes one
     }
   }
-  // A bundle written already wrapped (scripts/bundle-workers.mjs) is compiled as read: a wrapped
-  // copy would be a second string of the bundle's size, garbage left in the heap until a full GC.
-  const wrapped = source.startsWith(MODULE_WRAPPER_HEAD) ? source : `${MODULE_WRAPPER_HEAD}${source}${MODULE_WRAPPER_TAIL}`;
-  const script = new Script(wrapped, {
+  // scripts/bundle-workers.mjs writes the bundle already wrapped, so it is compiled as read: a
+  // wrapped copy would be a second string of the bundle's size, garbage until a full GC.
+  if (!source.startsWith(MODULE_WRAPPER_HEAD)) throw new Error(`${file} is not a wrapped worker bundle: run \`npm run build\``);
+  const script = new Script(source, {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
   });

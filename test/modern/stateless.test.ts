@@ -1,9 +1,10 @@
 /**
  * The stateless pool through the real server: MCP 2026-07-28 requests without a handle run on a
- * few long-lived threads (one at start, more as concurrency calls for them), many at once, each isolated from the others' faults — a hung request
- * is answered at its deadline and its thread replaced, a crash fails only the requests on its
- * thread, a CPU-bound request stalls no other thread, the queue is bounded (503 + Retry-After),
- * and a client that goes away cancels its request.
+ * few long-lived threads (one at start, more as concurrency calls for them), many at once, each
+ * isolated from the others' faults — a hung request is answered at its deadline and its thread
+ * replaced, a crash fails only the requests on its thread, a CPU-bound request stalls no other
+ * thread, the queue is bounded (503 + Retry-After), and a client that goes away cancels its
+ * request.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../support/server.js';
