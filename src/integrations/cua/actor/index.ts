@@ -111,6 +111,26 @@ const OUTCOME_SHAPE = {
   computer: z.string().optional(),
 };
 
+/**
+ * The tools' schemas, built once per thread: register() runs for every session a thread serves
+ * (see the README's toolset guide).
+ */
+const SESSION_ONLY = z.object({ ...USE_SESSION });
+const POINT = z.object({ x: COORD, y: COORD, ...USE_SESSION });
+const SCHEMAS = {
+  screenSizeOut: z.object({ width: z.number(), height: z.number(), computer: z.string().describe('e.g. "xvfb:12" or "cua:ws://host:8000/ws"') }),
+  cursorOut: z.object({ x: z.number(), y: z.number() }),
+  click: z.object({ x: COORD, y: COORD, button: BUTTON.default('left'), ...USE_SESSION }),
+  drag: z.object({ path: z.array(z.object({ x: COORD, y: COORD })).min(2).max(100), button: BUTTON.default('left'), ...USE_SESSION }),
+  type: z.object({ text: z.string().min(1).max(MAX_TYPE_CHARS), ...USE_SESSION }),
+  keys: z.object({ keys: z.string().min(1).max(200), ...USE_SESSION }),
+  scroll: z.object({ x: COORD, y: COORD, dx: z.number().int().min(-50).max(50).default(0), dy: z.number().int().min(-50).max(50).default(0), ...USE_SESSION }),
+  task: z.object({ task: z.string().min(1).max(MAX_TASK_CHARS), ...OPTIONAL_SESSION }),
+  outcome: z.object(OUTCOME_SHAPE),
+  tasks: z.object({ tasks: z.array(z.string().min(1).max(MAX_TASK_CHARS)).min(1).max(MAX_TASKS), concurrent: z.boolean().default(false), ...OPTIONAL_SESSION }),
+  outcomes: z.object({ results: z.array(z.object(OUTCOME_SHAPE)) }),
+};
+
 export const toolset = defineToolset({
   name: 'cua',
   description: 'A computer per session (local Xvfb or remote cua), direct actions, and a computer-use agent',
@@ -200,7 +220,7 @@ export const toolset = defineToolset({
       'screenshot_cua',
       {
         description: "Takes a screenshot of the session's computer (PNG image). The computer is leased on the session's first computer tool call and kept until the session ends.",
-        inputSchema: z.object({ ...USE_SESSION }),
+        inputSchema: SESSION_ONLY,
         annotations: { readOnlyHint: true },
       },
       async (_args, hctx) => withComputer(hctx, async (c) => ({ content: [image(await c.screenshot())] })),
@@ -210,8 +230,8 @@ export const toolset = defineToolset({
       'computer_screen_size',
       {
         description: "The size of the session's screen, in pixels, and which computer the session has.",
-        inputSchema: z.object({ ...USE_SESSION }),
-        outputSchema: z.object({ width: z.number(), height: z.number(), computer: z.string().describe('e.g. "xvfb:12" or "cua:ws://host:8000/ws"') }),
+        inputSchema: SESSION_ONLY,
+        outputSchema: SCHEMAS.screenSizeOut,
         annotations: { readOnlyHint: true },
       },
       async (_args, hctx) =>
@@ -225,8 +245,8 @@ export const toolset = defineToolset({
       'computer_cursor_position',
       {
         description: 'Where the mouse pointer is.',
-        inputSchema: z.object({ ...USE_SESSION }),
-        outputSchema: z.object({ x: z.number(), y: z.number() }),
+        inputSchema: SESSION_ONLY,
+        outputSchema: SCHEMAS.cursorOut,
         annotations: { readOnlyHint: true },
       },
       async (_args, hctx) =>
@@ -240,7 +260,7 @@ export const toolset = defineToolset({
       'computer_click',
       {
         description: 'Clicks a mouse button at (x, y).',
-        inputSchema: z.object({ x: COORD, y: COORD, button: BUTTON.default('left'), ...USE_SESSION }),
+        inputSchema: SCHEMAS.click,
       },
       async ({ x, y, button }, hctx) =>
         withComputer(hctx, async (c) => {
@@ -252,7 +272,7 @@ export const toolset = defineToolset({
 
     server.registerTool(
       'computer_double_click',
-      { description: 'Double-clicks the left button at (x, y).', inputSchema: z.object({ x: COORD, y: COORD, ...USE_SESSION }) },
+      { description: 'Double-clicks the left button at (x, y).', inputSchema: POINT },
       async ({ x, y }, hctx) =>
         withComputer(hctx, async (c) => {
           c.checkPoint(x, y);
@@ -263,7 +283,7 @@ export const toolset = defineToolset({
 
     server.registerTool(
       'computer_move',
-      { description: 'Moves the mouse pointer to (x, y).', inputSchema: z.object({ x: COORD, y: COORD, ...USE_SESSION }) },
+      { description: 'Moves the mouse pointer to (x, y).', inputSchema: POINT },
       async ({ x, y }, hctx) =>
         withComputer(hctx, async (c) => {
           c.checkPoint(x, y);
@@ -276,7 +296,7 @@ export const toolset = defineToolset({
       'computer_drag',
       {
         description: 'Presses a mouse button at the first point of the path, moves through every point, and releases it at the last.',
-        inputSchema: z.object({ path: z.array(z.object({ x: COORD, y: COORD })).min(2).max(100), button: BUTTON.default('left'), ...USE_SESSION }),
+        inputSchema: SCHEMAS.drag,
       },
       async ({ path, button }, hctx) =>
         withComputer(hctx, async (c) => {
@@ -292,7 +312,7 @@ export const toolset = defineToolset({
       'computer_type',
       {
         description: `Types text (a newline presses Return). At most ${MAX_TYPE_CHARS} characters.`,
-        inputSchema: z.object({ text: z.string().min(1).max(MAX_TYPE_CHARS), ...USE_SESSION }),
+        inputSchema: SCHEMAS.type,
       },
       async ({ text }, hctx) =>
         withComputer(hctx, async (c) => {
@@ -305,7 +325,7 @@ export const toolset = defineToolset({
       'computer_key',
       {
         description: 'Presses a key combination, or a space-separated sequence of them, xdotool style: "Return", "ctrl+c", "ctrl+alt+t" (opens a terminal), "ctrl+a Delete".',
-        inputSchema: z.object({ keys: z.string().min(1).max(200), ...USE_SESSION }),
+        inputSchema: SCHEMAS.keys,
       },
       async ({ keys }, hctx) =>
         withComputer(hctx, async (c) => {
@@ -318,7 +338,7 @@ export const toolset = defineToolset({
       'computer_scroll',
       {
         description: 'Scrolls at (x, y) by dx/dy wheel clicks (positive dy scrolls down, positive dx right).',
-        inputSchema: z.object({ x: COORD, y: COORD, dx: z.number().int().min(-50).max(50).default(0), dy: z.number().int().min(-50).max(50).default(0), ...USE_SESSION }),
+        inputSchema: SCHEMAS.scroll,
       },
       async ({ x, y, dx, dy }, hctx) =>
         withComputer(hctx, async (c) => {
@@ -352,8 +372,8 @@ export const toolset = defineToolset({
           "In a session (a 2025-era MCP session, or with session_id) it works on the session's own computer, which keeps what it did for the next calls; " +
           'without one it leases a computer for this call only and gives it back (reset) before answering. ' +
           'Sends a progress notification per step when the request has a progressToken.',
-        inputSchema: z.object({ task: z.string().min(1).max(MAX_TASK_CHARS), ...OPTIONAL_SESSION }),
-        outputSchema: z.object(OUTCOME_SHAPE),
+        inputSchema: SCHEMAS.task,
+        outputSchema: SCHEMAS.outcome,
       },
       async ({ task }, hctx) => {
         let settings;
@@ -393,8 +413,8 @@ export const toolset = defineToolset({
           "the rest wait for one); false runs them one after another on the session's computer — or, without a session (no session_id on MCP 2026-07-28), " +
           'on one computer leased for this call. Computers leased for the call are given back (reset) before it answers. ' +
           'Results come back in task order; one task failing does not fail the others.',
-        inputSchema: z.object({ tasks: z.array(z.string().min(1).max(MAX_TASK_CHARS)).min(1).max(MAX_TASKS), concurrent: z.boolean().default(false), ...OPTIONAL_SESSION }),
-        outputSchema: z.object({ results: z.array(z.object(OUTCOME_SHAPE)) }),
+        inputSchema: SCHEMAS.tasks,
+        outputSchema: SCHEMAS.outcomes,
       },
       async ({ tasks, concurrent }, hctx) => {
         let settings;
