@@ -14,6 +14,8 @@
  * - the same bursts in MCP 2026-07-28 with state handles (open_handle + K echo{handle} +
  *   close_handle, as modern.ts's workflow()), and a 2026 fresh-start curve (each caller opens a
  *   handle, then loops echo{handle}).
+ * - mcp-actors with shared start threads (`warmPool.sharedStartThreads`, opt-in, off as shipped),
+ *   on the 2025 curves and bursts, beside the same baseline figures: what that trade buys.
  */
 import { prepareCalls, validateMix, type PreparedCall } from '../loadgen/scenario.js';
 import { HttpDriver, type BenchSession } from '../loadgen/session.js';
@@ -47,11 +49,19 @@ interface Plan {
    * Rounds of each part (at most the --rounds value): fewer for the 10 s curves and the 2026 parts
    * than for the 2025 bursts, to keep the scenario within ~4 minutes.
    */
-  rounds: { curves: number; modernCurve: number; bursts: number; modernBursts: number };
+  rounds: { curves: number; modernCurve: number; bursts: number; modernBursts: number; shared: number };
 }
 
 /** Rounds of the parts with fewer rounds than --rounds in a full run (the 2025 bursts run them all). */
-const ROUNDS = { curves: 2, modernCurve: 1, modernBursts: 2 } as const;
+const ROUNDS = { curves: 2, modernCurve: 1, modernBursts: 2, shared: 2 } as const;
+
+/**
+ * The opt-in configuration measured beside the shipped one: a new actor that finds no spare runs
+ * its first requests on one of 2 shared start threads (many actors per isolate, the way a
+ * single-threaded server runs) instead of waiting for a boot, and moves to a thread of its own
+ * later. Off as shipped because slot mates share a fate while they share (README, Known limits).
+ */
+export const SHARED_START_CONFIG = { warmPool: { sharedStartThreads: 2 } } as const;
 
 export function coldPlan(quick: boolean, rounds: number): Plan {
   return quick
@@ -64,7 +74,7 @@ export function coldPlan(quick: boolean, rounds: number): Plan {
         bursts: [{ sessions: 5, calls: 3 }],
         waves: 2,
         modernCallers: 4,
-        rounds: { curves: 1, modernCurve: 1, bursts: 1, modernBursts: 1 },
+        rounds: { curves: 1, modernCurve: 1, bursts: 1, modernBursts: 1, shared: 1 },
       }
     : {
         windowSec: 10,
@@ -83,6 +93,7 @@ export function coldPlan(quick: boolean, rounds: number): Plan {
           modernCurve: Math.min(rounds, ROUNDS.modernCurve),
           bursts: rounds,
           modernBursts: Math.min(rounds, ROUNDS.modernBursts),
+          shared: Math.min(rounds, ROUNDS.shared),
         },
       };
 }
@@ -381,8 +392,13 @@ async function bursts(
 }
 
 /** Runs `measure` against a server started just for it; `t0` is the moment it reported ready. */
-async function onFreshServer<T>(ctx: ScenarioContext, kind: ServerKind, measure: (server: ServerProcess, t0: number) => Promise<T>): Promise<{ result: T; startMs: number }> {
-  const server = await ctx.start(kind, { toolsets: ['diagnostics'] });
+async function onFreshServer<T>(
+  ctx: ScenarioContext,
+  kind: ServerKind,
+  measure: (server: ServerProcess, t0: number) => Promise<T>,
+  config?: typeof SHARED_START_CONFIG,
+): Promise<{ result: T; startMs: number }> {
+  const server = await ctx.start(kind, { toolsets: ['diagnostics'], ...(config ? { config } : {}) });
   const t0 = performance.now();
   try {
     const result = await measure(server, t0);
@@ -418,6 +434,8 @@ export const cold: Scenario = {
     '"2026 fresh start": C callers each call open_handle at ready, then loop echo{handle}. At the end of a curve\'s window the server is killed ' +
     '(calls still in flight would not count). Rounds, to keep the scenario near 4 minutes: the 2025 bursts every round, the 2025 curves ' +
     `${ROUNDS.curves}, the 2026 bursts ${ROUNDS.modernBursts}, the 2026 curve ${ROUNDS.modernCurve} (fewer when --rounds is smaller); a new server for every measurement. ` +
+    '"Shared start threads" rows: mcp-actors configured with `warmPool.sharedStartThreads: 2` (opt-in; off as shipped, see the README\'s Known limits) ' +
+    `on the 2025 curves and bursts (${ROUNDS.shared} rounds), beside the same SDK baseline figures as the shipped rows. ` +
     '`--quick`: 2 s curves at 4×4 and 10×5 and with 4 callers (2026), bursts 5×3 in 2 waves (each era).',
   estimateSec(rounds, quick) {
     // Per measurement: a server start (~1.5 s ours, ~0.6 s the baseline), then the window or the
@@ -428,7 +446,9 @@ export const cold: Scenario = {
     const curves = 2 * (r.curves * p.fresh.length + r.modernCurve) * (p.windowSec + start);
     const calls = p.bursts.reduce((a, b) => a + p.waves * b.sessions * b.calls, 0);
     const bursts = 2 * (r.bursts * (p.bursts.length * start + calls * 0.0025) + r.modernBursts * (p.bursts.length * start + calls * 0.005));
-    return Math.round(curves + bursts + 2);
+    // Shared start: ours only, the 2025 curves and bursts.
+    const shared = r.shared * (p.fresh.length * (p.windowSec + start) + p.bursts.length * start + calls * 0.0025);
+    return Math.round(curves + bursts + shared + 2);
   },
   async run(ctx: ScenarioContext): Promise<ScenarioOutput> {
     const plan = coldPlan(ctx.quick, ctx.rounds);
@@ -527,7 +547,39 @@ export const cold: Scenario = {
           }
         }
       }
+      if (round < plan.rounds.shared) {
+        for (const shape of plan.fresh) {
+          const what = `fresh start ${freshLabel(shape)}, shared start threads`;
+          await step(what, 'ours', async () => {
+            const { result, startMs: ms } = await onFreshServer(ctx, 'ours', (server, t0) => legacyCurve(server, shape, plan.windowSec, t0), SHARED_START_CONFIG);
+            startMs.ours.push(ms);
+            addCurve(`cold.shared.fresh.${freshId(shape)}`, 'ours', result);
+            curveNotes(`round ${round + 1}, ours ${what}`, result);
+            raw.push({ round, server: 'ours', config: SHARED_START_CONFIG, kind: 'fresh', shape: freshId(shape), startMs: ms, ...result });
+          });
+        }
+        for (const shape of plan.bursts) {
+          const what = `burst ${burstLabel(shape)} × ${plan.waves} waves, shared start threads`;
+          await step(what, 'ours', async () => {
+            const { result, startMs: ms } = await onFreshServer(
+              ctx,
+              'ours',
+              (server) => bursts(shape, plan.waves, (calls, _i, fail) => legacyWorkflow(server.url, calls, fail)),
+              SHARED_START_CONFIG,
+            );
+            startMs.ours.push(ms);
+            addBurst(`cold.shared.burst.${burstId(shape)}`, 'ours', result, `round ${round + 1}, ours ${what}`, plan.waves * shape.sessions);
+            raw.push({ round, server: 'ours', config: SHARED_START_CONFIG, kind: 'legacy-burst', shape: burstId(shape), waves: plan.waves, startMs: ms, ...result });
+          });
+        }
+      }
     }
+    // The shared-start rows compare with the same baseline measurements as the shipped rows.
+    const sharedRows = (prefix: string, suffixes: string[]) => {
+      for (const suffix of suffixes) for (const v of series.get(`cold.${prefix}.${suffix}`, 'baseline')) series.add(`cold.shared.${prefix}.${suffix}`, 'baseline', v);
+    };
+    for (const shape of plan.fresh) sharedRows(`fresh.${freshId(shape)}`, [...winSpans.map(spanId), 'first']);
+    for (const shape of plan.bursts) sharedRows(`burst.${burstId(shape)}`, ['makespan', 'first.p50', 'first.p99']);
 
     // A figure with no value at all: say why instead of a bare "not measured".
     const noFirst = (prefix: string) => {
@@ -575,10 +627,25 @@ export const cold: Scenario = {
       });
     }
 
+    const shared = 'with shared start threads (opt-in)';
+    plan.fresh.forEach((shape) => {
+      const prefix = `cold.shared.fresh.${freshId(shape)}`;
+      for (const n of new Set([1, Math.min(4, plan.windowSec)])) {
+        metrics.push(series.metric(`${prefix}.${spanId(n)}`, `fresh start ${freshLabel(shape)}, ${shared}: echo results per second, ${spanLabel(n)} after ready`, 'req/s', 'higher'));
+      }
+    });
+    plan.bursts.forEach((shape) => {
+      const prefix = `cold.shared.burst.${burstId(shape)}`;
+      const what = `burst ${burstLabel(shape)}, ${shared}`;
+      metrics.push(series.metric(`${prefix}.makespan`, `${what}: makespan`, 'ms', 'lower'), series.metric(`${prefix}.first.p99`, `${what}: first result p99`, 'ms', 'lower'));
+    });
+
     // The curves themselves (median per second across rounds), for the notes.
     for (const [id, c] of curves) {
       const line = (k: ServerKind) => (c[k].length > 0 ? medianCurve(c[k]).map((x) => fmt(x)).join(', ') : 'not measured');
-      notes.push(`\`${id}\` ok echo results in each second after ready (median of ${Math.max(c.ours.length, c.baseline.length)} round(s)): mcp-actors [${line('ours')}]; SDK baseline [${line('baseline')}].`);
+      const rounds = Math.max(c.ours.length, c.baseline.length);
+      if (id.startsWith('cold.shared.')) notes.push(`\`${id}\` ok echo results in each second after ready (median of ${rounds} round(s)): mcp-actors with shared start threads [${line('ours')}] (the SDK baseline: as in the shipped row).`);
+      else notes.push(`\`${id}\` ok echo results in each second after ready (median of ${rounds} round(s)): mcp-actors [${line('ours')}]; SDK baseline [${line('baseline')}].`);
     }
     const med = (xs: number[]) => (xs.length > 0 ? fmt(pct(xs, 50)) : '—');
     notes.push(

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runBench } from '../support/bench-run.js';
 import type { SuiteResults } from '../../bench/report/index.js';
-import { coldGoals, coldPlan, spans } from '../../bench/scenarios/cold.js';
+import { coldGoals, coldPlan, SHARED_START_CONFIG, spans } from '../../bench/scenarios/cold.js';
 import type { Metric } from '../../bench/scenarios/types.js';
 import { figure } from '../../bench/scenarios/util.js';
 
@@ -24,7 +24,7 @@ describe('cold scenario pieces', () => {
 
   it('the full plan: 20×20 and 100×50 curves of 10 s, bursts 20×10 and 100×5 in 5 waves, fewer rounds for the curves and the 2026 parts', () => {
     const p = coldPlan(false, 3);
-    expect(p).toMatchObject({ windowSec: 10, waves: 5, modernCallers: 20, rounds: { curves: 2, modernCurve: 1, bursts: 3, modernBursts: 2 } });
+    expect(p).toMatchObject({ windowSec: 10, waves: 5, modernCallers: 20, rounds: { curves: 2, modernCurve: 1, bursts: 3, modernBursts: 2, shared: 2 } });
     expect(p.fresh).toEqual([
       { sessions: 20, callers: 20 },
       { sessions: 100, callers: 50 },
@@ -33,9 +33,9 @@ describe('cold scenario pieces', () => {
       { sessions: 20, calls: 10 },
       { sessions: 100, calls: 5 },
     ]);
-    expect(coldPlan(false, 1).rounds).toEqual({ curves: 1, modernCurve: 1, bursts: 1, modernBursts: 1 });
-    expect(coldPlan(false, 5).rounds).toEqual({ curves: 2, modernCurve: 1, bursts: 5, modernBursts: 2 });
-    expect(coldPlan(true, 3)).toMatchObject({ windowSec: 2, waves: 2, rounds: { curves: 1, modernCurve: 1, bursts: 1, modernBursts: 1 } });
+    expect(coldPlan(false, 1).rounds).toEqual({ curves: 1, modernCurve: 1, bursts: 1, modernBursts: 1, shared: 1 });
+    expect(coldPlan(false, 5).rounds).toEqual({ curves: 2, modernCurve: 1, bursts: 5, modernBursts: 2, shared: 2 });
+    expect(coldPlan(true, 3)).toMatchObject({ windowSec: 2, waves: 2, rounds: { curves: 1, modernCurve: 1, bursts: 1, modernBursts: 1, shared: 1 } });
   });
 
   it('goals: the floor decides met, the stretch goal is reported beside it; not measured without the full shapes', () => {
@@ -70,7 +70,7 @@ describe('npm run bench -- --quick --only cold (real servers)', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it(
-    'starts a fresh server per measurement and reports every cold row for both servers',
+    'starts a fresh server per measurement and reports every cold row for both servers, shared start threads beside the shipped configuration',
     async () => {
       const { code, stdout, stderr } = await runBench(['--quick', '--only', 'cold', '--out', out]);
       expect(code, `${stdout}\n${stderr}`).toBe(0);
@@ -87,6 +87,9 @@ describe('npm run bench -- --quick --only cold (real servers)', () => {
       const expected = [
         ...curves.flatMap((c) => [...spans(plan.windowSec).map((n) => `${c}.${n === 1 ? 's1' : `s1-${n}`}`), `${c}.first`]),
         ...burstPrefixes.flatMap((b) => [`${b}.makespan`, `${b}.first.p50`, `${b}.first.p99`]),
+        // ours with warmPool.sharedStartThreads, beside the same baseline figures
+        ...plan.fresh.flatMap((s) => [`cold.shared.fresh.${s.sessions}x${s.callers}.s1`, `cold.shared.fresh.${s.sessions}x${s.callers}.s1-2`]),
+        ...plan.bursts.flatMap((s) => [`cold.shared.burst.${s.sessions}x${s.calls}.makespan`, `cold.shared.burst.${s.sessions}x${s.calls}.first.p99`]),
       ];
       expect(cold.metrics.map((m) => m.id).sort()).toEqual([...expected].sort());
       for (const m of cold.metrics) {
@@ -104,9 +107,20 @@ describe('npm run bench -- --quick --only cold (real servers)', () => {
       }
       // Every measurement had a server of its own: the raw records carry each one's start-up time.
       const raw = cold.raw as Array<{ server: string; kind: string; startMs: number }>;
-      expect(raw).toHaveLength(2 * (curves.length + burstPrefixes.length));
+      const sharedRuns = plan.fresh.length + plan.bursts.length;
+      expect(raw).toHaveLength(2 * (curves.length + burstPrefixes.length) + sharedRuns);
       for (const r of raw) expect(r.startMs).toBeGreaterThan(0);
       expect(new Set(raw.map((r) => r.server))).toEqual(new Set(['ours', 'baseline']));
+      // The shared-start runs really ran ours with that configuration, and only ours.
+      const shared = raw.filter((r) => 'config' in r);
+      expect(shared).toHaveLength(sharedRuns);
+      for (const r of shared) expect(r).toMatchObject({ server: 'ours', config: SHARED_START_CONFIG });
+      // Their baseline cells are the shipped rows' baseline figures.
+      const byId = new Map(cold.metrics.map((m) => [m.id, m]));
+      for (const s of plan.bursts) {
+        const id = `${s.sessions}x${s.calls}.makespan`;
+        expect(byId.get(`cold.shared.burst.${id}`)!.baseline).toEqual(byId.get(`cold.burst.${id}`)!.baseline);
+      }
       // No failed calls or workflows in a smoke run.
       expect(cold.notes?.filter((n) => /failed|did not open|exited/.test(n)) ?? []).toEqual([]);
       // The goals are stated, but not evaluated on the quick shapes.
