@@ -95,6 +95,8 @@ export async function runSessionActor(port: Port, boot: ActorBootData): Promise<
     else s.inc.pendingIn.push(m);
   };
 
+  /** A stateless pool thread's claim slots (from its bind). */
+  let claims: Int32Array | undefined;
   port.on('message', (m: ToActor) => {
     const inc = current;
     switch (m.t) {
@@ -111,6 +113,7 @@ export async function runSessionActor(port: Port, boot: ActorBootData): Promise<
         return;
       }
       case 'bind':
+        if (m.claims) claims = new Int32Array(m.claims);
         serially(async () => {
           await inc.bind(m.actor, m.state, m.handshake);
           post({ t: 'bound' });
@@ -118,6 +121,11 @@ export async function runSessionActor(port: Port, boot: ActorBootData): Promise<
         });
         return;
       case 'in':
+        // Taken up only if the pool has not withdrawn it meanwhile (it then runs on another thread).
+        if (m.claim && claims && Atomics.compareExchange(claims, m.claim.slot, m.claim.token, -m.claim.token) !== m.claim.token) return;
+        if (inc.bound) inc.deliver(m);
+        else inc.pendingIn.push(m);
+        return;
       case 'abort':
         if (inc.bound) inc.deliver(m);
         else inc.pendingIn.push(m);

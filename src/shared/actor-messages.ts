@@ -76,14 +76,22 @@ export interface HandleTool {
 
 export type ToActor =
   /** Assigns the (warm) actor to a session, a handle or the stateless pool; replays a resumed session's handshake. */
-  | { t: 'bind'; actor: ActorBinding; handshake?: Handshake; state: Record<string, unknown> }
+  | {
+      t: 'bind';
+      actor: ActorBinding;
+      handshake?: Handshake;
+      state: Record<string, unknown>;
+      /** A stateless pool thread's claim slots, shared with the pool (see `in`'s claim). */
+      claims?: SharedArrayBuffer;
+    }
   /**
    * One inbound JSON-RPC message. Requests carry the mailbox stamp and `id`, the id the runtime
    * knows them by: the client's own in a 2025 session, a runtime-unique one for a 2026 request
    * (the actor serves it under that id and answers with the client's). `modern` marks a
-   * 2026-07-28 request.
+   * 2026-07-28 request. A stateless pool request carries its `claim`: the thread runs it only if it
+   * swaps the slot's token for -token first (the pool may have withdrawn it: see StatelessPool).
    */
-  | { t: 'in'; json: string; id?: JsonRpcId; seq?: number; receivedAt?: number; deadlineAt?: number; modern?: ModernDelivery }
+  | { t: 'in'; json: string; id?: JsonRpcId; seq?: number; receivedAt?: number; deadlineAt?: number; modern?: ModernDelivery; claim?: { slot: number; token: number } }
   /** Checks a 2026-07-28 subscriptions/listen request; answered by `listen`. */
   | { t: 'check-listen'; cid: number; json: string; headers?: RequestHeaders }
   /** The request's deadline passed: fire its AbortSignal (as a cancellation the client never sent). */

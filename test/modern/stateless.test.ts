@@ -157,6 +157,42 @@ describe('the stateless pool (MCP 2026-07-28 requests without a handle)', () => 
     }
   });
 
+  it('moves a request its thread has not taken up (a CPU-bound handler started there first) to another thread, and runs it once', async () => {
+    // One thread at start: the burn takes it, and the echoes sent right behind it go to the same
+    // thread (not yet silent long enough to count as stuck) while the second thread boots.
+    const two = await startServer({ toolsets: ['diagnostics'], config: { logLevel: 'debug', stateless: { threads: 2, concurrency: 8 } } });
+    try {
+      expect(await metric(two, 'mcp_actors_stateless', 'kind="threads"')).toBe(1);
+      const t0 = Date.now();
+      const burn = modernTool(two.url, 'cpu_burn', { ms: 4_000 });
+      // Echoes sent one every 10 ms from then on: those that arrive within ~100 ms of the burn
+      // starting go to its thread (the only one bound) and are still unread there when it blocks.
+      const sent: Array<Promise<{ text: string; at: number }>> = [];
+      for (let i = 0; i < 20; i++) {
+        sent.push(modernTool(two.url, 'echo', { text: `e${i}` }).then((r) => ({ text: ok(r).text as string, at: Date.now() - t0 })));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const echoes = await Promise.all(sent);
+      expect(echoes.map((e) => e.text)).toEqual(Array.from({ length: 20 }, (_, i) => `e${i}`));
+      // Answered on the other thread, long before the 4 s burn ends.
+      expect(Math.max(...echoes.map((e) => e.at))).toBeLessThan(2_500);
+      const burned = ok(await burn);
+      expect(burned.burnedMs).toBeGreaterThanOrEqual(3_990);
+      const moved = () => two.logs().filter((l) => typeof l.msg === 'string' && /was not taken up within/.test(l.msg));
+      expect(moved().length).toBeGreaterThanOrEqual(1);
+      // Once free, the burning thread reads the messages it was sent and drops the withdrawn ones:
+      // had it run one, its answer would arrive for a request already answered (logged as dropped).
+      expect(ok(await modernTool(two.url, 'echo', { text: 'after' })).text).toBe('after');
+      await waitFor('both threads to have served since', async () => {
+        await Promise.all(Array.from({ length: 8 }, (_, i) => modernTool(two.url, 'echo', { text: `a${i}` }).then(ok)));
+        return (await metric(two, 'mcp_actors_stateless', 'kind="threads"')) === 2;
+      });
+      expect(two.logs().filter((l) => typeof l.msg === 'string' && /late response/.test(l.msg))).toEqual([]);
+    } finally {
+      await two.stop();
+    }
+  });
+
   it('answers 503 with Retry-After beyond the queue bound, and takes requests again once there is room', async () => {
     const strict = await startServer({ toolsets: ['diagnostics'], config: { stateless: { threads: 1, concurrency: 1, maxQueue: 1 } } });
     try {

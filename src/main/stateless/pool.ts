@@ -9,6 +9,11 @@
  *   that has not said anything for STUCK_MS is presumably running a CPU-bound handler, and a
  *   request sent there would wait for it: requests wait for room on a responsive thread instead,
  *   and go to a stuck one only when every thread is stuck;
+ * - a request a thread has not taken up CLAIM_MS after it was sent (it went there just before the
+ *   thread's handler started hogging it, or the thread died first) is withdrawn and runs on another
+ *   thread. Exactly once: the thread takes a request up, and the pool withdraws one, with a
+ *   compare-and-swap on the request's slot in memory both share (PoolThread.claims), so one of
+ *   the two wins and a withdrawn request's message is dropped when the thread reads it;
  * - past its deadline a request is answered with a timeout and its handler's signal fires; one
  *   that has not settled `deadlineGraceMs` later has its thread replaced. The other requests that
  *   thread was running fail with an error saying so; nothing else is touched;
@@ -64,6 +69,9 @@ interface Job {
   worker: PoolThread | undefined;
   timer: NodeJS.Timeout | undefined;
   graceTimer: NodeJS.Timeout | undefined;
+  /** Its slot in its thread's claims while it is there, and its token in it. */
+  claim: { slot: number; token: number } | undefined;
+  claimTimer: NodeJS.Timeout | undefined;
 }
 
 const EXIT_ERRORS: Record<ActorExit['reason'], ErrorCode> = {
@@ -83,6 +91,15 @@ let serial = 0;
 
 /** Silence after which a thread with requests in flight counts as stuck (see pick()). */
 const STUCK_MS = 100;
+/** A request its thread has not taken up this long after it was sent is withdrawn and sent to another thread. */
+const CLAIM_MS = 100;
+
+let lastToken = 0;
+/** A request's token in a claims slot: positive, unique among the requests a slot sees in turn. */
+function nextToken(): number {
+  lastToken = lastToken >= 0x7fffffff ? 1 : lastToken + 1;
+  return lastToken;
+}
 
 /** One thread of the pool: the runtime calls it makes are its own (a lease owner of kind stateless). */
 class PoolThread implements Caller {
@@ -95,19 +112,51 @@ class PoolThread implements Caller {
   bound = false;
   /** When the thread last posted anything, or last went from idle to busy (performance.now()). */
   lastHeard = performance.now();
+  /** A request sent to it went untaken for CLAIM_MS; it counts as stuck until it posts again. */
+  unresponsive = false;
+  /**
+   * Shared with the thread (sent in its bind): one slot per request it may have in flight. A slot
+   * holds the token of a request sent there (> 0); the thread swaps it for -token when it takes the
+   * request up, the pool for 0 when it withdraws it; whoever swaps first wins.
+   */
+  readonly claims: Int32Array;
+  private readonly freeSlots: number[];
 
-  constructor(readonly thread: ActorThread) {
+  constructor(
+    readonly thread: ActorThread,
+    slots: number,
+  ) {
     this.key = { kind: 'stateless' as const, id: `pool-${++serial}` };
     this.owner = { key: this.key, incarnation: 1, principal: undefined };
+    this.claims = new Int32Array(new SharedArrayBuffer(4 * slots));
+    this.freeSlots = Array.from({ length: slots }, (_, i) => slots - 1 - i);
+  }
+
+  /** A slot for a request sent now, with its token stored (undefined when all are taken). */
+  claimSlot(): { slot: number; token: number } | undefined {
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) return undefined;
+    const token = nextToken();
+    Atomics.store(this.claims, slot, token);
+    return { slot, token };
+  }
+
+  /** Withdraws a request the thread has not taken up; false when it has (it runs there). */
+  withdraw(claim: { slot: number; token: number }): boolean {
+    return Atomics.compareExchange(this.claims, claim.slot, claim.token, 0) === claim.token;
+  }
+
+  releaseSlot(claim: { slot: number; token: number }): void {
+    this.freeSlots.push(claim.slot);
   }
 
   get load(): number {
     return this.jobs.size;
   }
 
-  /** Busy with requests yet silent for STUCK_MS: presumably in a CPU-bound handler. */
+  /** Busy with requests yet silent for STUCK_MS (presumably in a CPU-bound handler), or left a request untaken. */
   stuck(now: number): boolean {
-    return this.jobs.size > 0 && now - this.lastHeard > STUCK_MS;
+    return this.unresponsive || (this.jobs.size > 0 && now - this.lastHeard > STUCK_MS);
   }
 
   /** When its oldest request in flight arrived (Infinity when idle). */
@@ -180,7 +229,18 @@ export class StatelessPool {
       return rpcError('SERVER_BUSY', `${this.queue.length} stateless requests are waiting for a thread (limit ${this.o.maxQueue})`);
     }
     const now = Date.now();
-    const job: Job = { msg, sink, receivedAt: now, deadlineAt: now + this.o.deadlineFor(msg), answered: false, worker: undefined, timer: undefined, graceTimer: undefined };
+    const job: Job = {
+      msg,
+      sink,
+      receivedAt: now,
+      deadlineAt: now + this.o.deadlineFor(msg),
+      answered: false,
+      worker: undefined,
+      timer: undefined,
+      graceTimer: undefined,
+      claim: undefined,
+      claimTimer: undefined,
+    };
     job.timer = setTimeout(() => this.expire(job), job.deadlineAt - now);
     this.byId.set(msg.id, job);
     if (worker) this.run(worker, job);
@@ -212,7 +272,7 @@ export class StatelessPool {
     const job = this.byId.get(id);
     if (!job) return;
     this.answer(job, 'REQUEST_CANCELLED', reason);
-    if (!job.worker) {
+    if (!job.worker || this.takeBack(job)) {
       this.unqueue(job);
       this.maybeIdle();
       return;
@@ -240,8 +300,56 @@ export class StatelessPool {
     if (worker.jobs.size === 0) worker.lastHeard = performance.now(); // silence while idle is no sign of being stuck
     worker.jobs.set(job.msg.id, job);
     worker.thread.served++;
-    const m: ToActor = { t: 'in', json: job.msg.raw, id: job.msg.id, receivedAt: job.receivedAt, deadlineAt: job.deadlineAt, ...(job.msg.delivery && { modern: job.msg.delivery }) };
+    job.claim = worker.claimSlot();
+    if (job.claim) job.claimTimer = setTimeout(() => this.unclaimed(job), CLAIM_MS);
+    const m: ToActor = {
+      t: 'in',
+      json: job.msg.raw,
+      id: job.msg.id,
+      receivedAt: job.receivedAt,
+      deadlineAt: job.deadlineAt,
+      ...(job.msg.delivery && { modern: job.msg.delivery }),
+      ...(job.claim && { claim: job.claim }),
+    };
     worker.thread.post(m);
+  }
+
+  /**
+   * Takes a request back from its thread if the thread has not taken it up (true), to run it
+   * elsewhere or not at all; its message there is dropped when read.
+   */
+  private takeBack(job: Job): boolean {
+    const w = job.worker;
+    if (!w || !job.claim || !w.withdraw(job.claim)) return false;
+    clearTimeout(job.claimTimer);
+    job.claimTimer = undefined;
+    w.releaseSlot(job.claim);
+    w.jobs.delete(job.msg.id);
+    job.claim = undefined;
+    job.worker = undefined;
+    return true;
+  }
+
+  /** CLAIM_MS after it was sent, the request's thread has not taken it up: another thread runs it. */
+  private unclaimed(job: Job): void {
+    job.claimTimer = undefined;
+    const w = job.worker;
+    if (!w || w.ended || !this.takeBack(job)) return;
+    w.unresponsive = true;
+    this.o.log.debug({ thread: w.thread.threadId, method: job.msg.method, tool: toolOf(job.msg) }, `a stateless request was not taken up within ${CLAIM_MS} ms (its thread is busy); it goes to another thread`);
+    this.requeue(job);
+  }
+
+  /** A request taken back: first in line for the next thread (or done with, if it was answered meanwhile). */
+  private requeue(job: Job): void {
+    if (job.answered) {
+      this.forget(job);
+      this.maybeIdle();
+      return;
+    }
+    this.queue.unshift(job);
+    this.grow();
+    this.pump();
   }
 
   private pump(): void {
@@ -261,9 +369,12 @@ export class StatelessPool {
   private forget(job: Job): void {
     clearTimeout(job.timer);
     clearTimeout(job.graceTimer);
-    job.timer = job.graceTimer = undefined;
+    clearTimeout(job.claimTimer);
+    job.timer = job.graceTimer = job.claimTimer = undefined;
     this.byId.delete(job.msg.id);
     job.worker?.jobs.delete(job.msg.id);
+    if (job.claim) job.worker?.releaseSlot(job.claim);
+    job.claim = undefined;
   }
 
   private answer(job: Job, code: ErrorCode, detail?: string): void {
@@ -279,7 +390,7 @@ export class StatelessPool {
     const tool = toolOf(job.msg);
     const ms = job.deadlineAt - job.receivedAt;
     this.o.observer.deadlineExpired(job.msg.method, tool);
-    if (!job.worker) {
+    if (!job.worker || this.takeBack(job)) {
       this.answer(job, 'DEADLINE_EXCEEDED', `${job.msg.method}${tool ? ` ${tool}` : ''} waited ${ms} ms for a thread`);
       this.unqueue(job);
       this.maybeIdle();
@@ -327,6 +438,7 @@ export class StatelessPool {
 
   private onMessage(w: PoolThread, m: FromActor): void {
     w.lastHeard = performance.now();
+    w.unresponsive = false;
     switch (m.t) {
       case 'out':
         if (m.kind === 'response' && m.id !== undefined) {
@@ -381,13 +493,13 @@ export class StatelessPool {
   /** Starts one thread and binds it to the pool; resolves once it serves (rejects on a failed boot). */
   private spawn(): Promise<void> {
     const thread = this.o.spawn();
-    const w = new PoolThread(thread);
+    const w = new PoolThread(thread, this.o.concurrency);
     this.workers.add(w);
     thread.onMessage = (m) => this.onMessage(w, m);
     void thread.exited.then((exit) => this.onExit(w, exit));
     return thread.ready.then(() => {
       if (this.closed) return;
-      thread.post({ t: 'bind', actor: { kind: 'stateless', key: '' }, state: {} });
+      thread.post({ t: 'bind', actor: { kind: 'stateless', key: '' }, state: {}, claims: w.claims.buffer as SharedArrayBuffer });
     });
   }
 
@@ -398,10 +510,21 @@ export class StatelessPool {
     if (!this.closed) this.o.observer.threadExited(exit);
     const code = EXIT_ERRORS[exit.reason];
     const detail = exit.message ?? exit.reason;
+    const untaken: Job[] = [];
     for (const job of [...w.jobs.values()]) {
+      // One the thread never took up runs on another thread (when closing, it is answered below).
+      if (!this.closed && this.takeBack(job)) {
+        untaken.push(job);
+        continue;
+      }
       this.forget(job);
       this.answer(job, this.closed ? 'SHUTTING_DOWN' : code, detail);
     }
+    for (const job of untaken.reverse()) {
+      if (job.answered) this.forget(job);
+      else this.queue.unshift(job);
+    }
+    this.pump();
     this.maybeIdle();
     if (this.closed) return;
     if (exit.reason !== 'killed') {
