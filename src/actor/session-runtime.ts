@@ -122,7 +122,10 @@ export async function runSessionActor(port: Port, boot: ActorBootData): Promise<
         return;
       case 'in':
         // Taken up only if the pool has not withdrawn it meanwhile (it then runs on another thread).
-        if (m.claim && claims && Atomics.compareExchange(claims, m.claim.slot, m.claim.token, -m.claim.token) !== m.claim.token) return;
+        if (m.claim && claims && Atomics.compareExchange(claims, m.claim.slot, m.claim.token, -m.claim.token) !== m.claim.token) {
+          post({ t: 'withdrawn', token: m.claim.token }); // the pool hears from this thread again
+          return;
+        }
         if (inc.bound) inc.deliver(m);
         else inc.pendingIn.push(m);
         return;

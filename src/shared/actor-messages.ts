@@ -136,6 +136,8 @@ export type FromActor =
   | { t: 'event'; event: { kind: string; uri?: string } }
   /** A request's handler finished without sending a response (it was cancelled or timed out). */
   | { t: 'settled'; id: JsonRpcId }
+  /** A stateless pool thread read a request the pool had withdrawn (its claim token) and dropped it. */
+  | { t: 'withdrawn'; token: number }
   /** A handler asked to close its request's SSE stream (the client resumes with Last-Event-ID). */
   | { t: 'close-sse'; id: JsonRpcId }
   | { t: 'close-standalone-sse' }

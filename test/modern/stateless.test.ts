@@ -7,7 +7,7 @@
  * request.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type ServerProcess } from '../support/server.js';
+import { ROOT, startServer, type ServerProcess } from '../support/server.js';
 import { modernTool, type RawResponse } from '../support/mcp-http.js';
 import { metric, waitFor } from '../support/wait.js';
 
@@ -180,14 +180,47 @@ describe('the stateless pool (MCP 2026-07-28 requests without a handle)', () => 
       expect(burned.burnedMs).toBeGreaterThanOrEqual(3_990);
       const moved = () => two.logs().filter((l) => typeof l.msg === 'string' && /was not taken up within/.test(l.msg));
       expect(moved().length).toBeGreaterThanOrEqual(1);
-      // Once free, the burning thread reads the messages it was sent and drops the withdrawn ones:
-      // had it run one, its answer would arrive for a request already answered (logged as dropped).
-      expect(ok(await modernTool(two.url, 'echo', { text: 'after' })).text).toBe('after');
-      await waitFor('both threads to have served since', async () => {
-        await Promise.all(Array.from({ length: 8 }, (_, i) => modernTool(two.url, 'echo', { text: `a${i}` }).then(ok)));
+      // Once free, the burning thread reads the messages it was sent and drops the withdrawn ones
+      // (had it run one, its answer would arrive for a request already answered: logged as dropped),
+      // and it serves again: concurrent sleeps spread over both threads.
+      const sleeps = (await Promise.all(Array.from({ length: 4 }, () => modernTool(two.url, 'sleep', { ms: 300 })))).map(ok);
+      expect(new Set(sleeps.map((r) => r.threadId)).size).toBe(2);
+      expect(two.logs().filter((l) => typeof l.msg === 'string' && /late response/.test(l.msg))).toEqual([]);
+    } finally {
+      await two.stop();
+    }
+  });
+
+  it('serves again from a thread it moved requests away from, once that thread reads its messages again', async () => {
+    // A thread busy outside any request (a toolset's background work) leaves a request untaken
+    // and counts as stuck; when it reads its messages again it must get requests again, although
+    // it has nothing of its own to answer.
+    const hog = `${ROOT}/dist/test/support/background-hog-toolset.js`;
+    const two = await startServer({ args: ['--toolsets', `diagnostics,${hog}`], config: { logLevel: 'debug', stateless: { threads: 2, concurrency: 8 } } });
+    try {
+      // Two threads, both serving.
+      await waitFor('the pool to have grown to 2 threads', async () => {
+        await Promise.all(Array.from({ length: 4 }, () => modernTool(two.url, 'sleep', { ms: 100 }).then(ok)));
         return (await metric(two, 'mcp_actors_stateless', 'kind="threads"')) === 2;
       });
-      expect(two.logs().filter((l) => typeof l.msg === 'string' && /late response/.test(l.msg))).toEqual([]);
+      const moved = () => two.logs().filter((l) => typeof l.msg === 'string' && /was not taken up within/.test(l.msg)).length;
+      const before = moved();
+      const hogged = ok(await modernTool(two.url, 'hog_later', { ms: 1_500, delayMs: 50 })).threadId as number;
+      // Requests while it hogs: the ones sent to it are moved to the other thread.
+      const t0 = Date.now();
+      const during: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 10; i++) {
+        during.push(modernTool(two.url, 'echo', { text: `d${i}` }).then((r) => expect(ok(r).text).toBe(`d${i}`)));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await Promise.all(during);
+      expect(Date.now() - t0).toBeLessThan(1_400); // none waited for the 1.5 s hog
+      expect(moved()).toBeGreaterThan(before);
+      // Once it is done, both threads take requests again.
+      await waitFor('the hogging thread to serve again', async () => {
+        const sleeps = (await Promise.all(Array.from({ length: 4 }, () => modernTool(two.url, 'sleep', { ms: 200 })))).map(ok);
+        return sleeps.some((r) => r.threadId === hogged);
+      });
     } finally {
       await two.stop();
     }

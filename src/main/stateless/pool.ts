@@ -455,6 +455,8 @@ export class StatelessPool {
       case 'settled':
         this.finish(w, m.id, undefined);
         return;
+      case 'withdrawn': // it reads its messages again (lastHeard, unresponsive: above)
+        return;
       case 'bound':
         w.bound = true;
         this.respawnDelayMs = 0;
