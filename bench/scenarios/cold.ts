@@ -497,19 +497,36 @@ export const cold: Scenario = {
           notes.push(`${tag}: ${(err as Error).message}`);
         }
       };
+      // A 2025 fresh-start curve / a burst, on the shipped configuration or (shared) on shared start threads.
+      const legacyFresh = (kind: ServerKind, shape: FreshShape, shared = false) => {
+        const what = `fresh start ${freshLabel(shape)}${shared ? ', shared start threads' : ''}`;
+        return step(what, kind, async () => {
+          const config = shared ? SHARED_START_CONFIG : undefined;
+          const { result, startMs: ms } = await onFreshServer(ctx, kind, (server, t0) => legacyCurve(server, shape, plan.windowSec, t0), config);
+          startMs[kind].push(ms);
+          addCurve(`cold.${shared ? 'shared.' : ''}fresh.${freshId(shape)}`, kind, result);
+          curveNotes(`round ${round + 1}, ${kind} ${what}`, result);
+          raw.push({ round, server: kind, ...(config && { config }), kind: 'fresh', shape: freshId(shape), startMs: ms, ...result });
+        });
+      };
+      const burst = (era: 'legacy' | 'modern', kind: ServerKind, shape: BurstShape, shared = false) => {
+        const what = `${era === 'modern' ? '2026 ' : ''}burst ${burstLabel(shape)} × ${plan.waves} waves${shared ? ', shared start threads' : ''}`;
+        return step(what, kind, async () => {
+          const config = shared ? SHARED_START_CONFIG : undefined;
+          const { result, startMs: ms } = await onFreshServer(
+            ctx,
+            kind,
+            (server) => bursts(shape, plan.waves, (calls, i, fail) => (era === 'legacy' ? legacyWorkflow(server.url, calls, fail) : modernWorkflow(server.url, calls, i, fail))),
+            config,
+          );
+          startMs[kind].push(ms);
+          const prefix = `cold.${shared ? 'shared.' : ''}${era === 'modern' ? 'modern.' : ''}burst.${burstId(shape)}`;
+          addBurst(prefix, kind, result, `round ${round + 1}, ${kind} ${what}`, plan.waves * shape.sessions);
+          raw.push({ round, server: kind, ...(config && { config }), kind: `${era}-burst`, shape: burstId(shape), waves: plan.waves, startMs: ms, ...result });
+        });
+      };
       if (round < plan.rounds.curves) {
-        for (const shape of plan.fresh) {
-          for (const kind of order) {
-            const what = `fresh start ${freshLabel(shape)}`;
-            await step(what, kind, async () => {
-              const { result, startMs: ms } = await onFreshServer(ctx, kind, (server, t0) => legacyCurve(server, shape, plan.windowSec, t0));
-              startMs[kind].push(ms);
-              addCurve(`cold.fresh.${freshId(shape)}`, kind, result);
-              curveNotes(`round ${round + 1}, ${kind} ${what}`, result);
-              raw.push({ round, server: kind, kind: 'fresh', shape: freshId(shape), startMs: ms, ...result });
-            });
-          }
-        }
+        for (const shape of plan.fresh) for (const kind of order) await legacyFresh(kind, shape);
       }
       if (round < plan.rounds.modernCurve) {
         // Optional: skipped when the suite's time budget runs short.
@@ -531,47 +548,13 @@ export const cold: Scenario = {
       }
       for (const era of ['legacy', 'modern'] as const) {
         if (round < (era === 'legacy' ? plan.rounds.bursts : plan.rounds.modernBursts)) {
-          for (const shape of plan.bursts) {
-            for (const kind of order) {
-              const what = `${era === 'modern' ? '2026 ' : ''}burst ${burstLabel(shape)} × ${plan.waves} waves`;
-              await step(what, kind, async () => {
-                const { result, startMs: ms } = await onFreshServer(ctx, kind, (server) =>
-                  bursts(shape, plan.waves, (calls, i, fail) => (era === 'legacy' ? legacyWorkflow(server.url, calls, fail) : modernWorkflow(server.url, calls, i, fail))),
-                );
-                startMs[kind].push(ms);
-                const prefix = `cold.${era === 'modern' ? 'modern.' : ''}burst.${burstId(shape)}`;
-                addBurst(prefix, kind, result, `round ${round + 1}, ${kind} ${what}`, plan.waves * shape.sessions);
-                raw.push({ round, server: kind, kind: `${era}-burst`, shape: burstId(shape), waves: plan.waves, startMs: ms, ...result });
-              });
-            }
-          }
+          for (const shape of plan.bursts) for (const kind of order) await burst(era, kind, shape);
         }
       }
+      // Shared start threads: ours only, beside the same baseline figures (copied below).
       if (round < plan.rounds.shared) {
-        for (const shape of plan.fresh) {
-          const what = `fresh start ${freshLabel(shape)}, shared start threads`;
-          await step(what, 'ours', async () => {
-            const { result, startMs: ms } = await onFreshServer(ctx, 'ours', (server, t0) => legacyCurve(server, shape, plan.windowSec, t0), SHARED_START_CONFIG);
-            startMs.ours.push(ms);
-            addCurve(`cold.shared.fresh.${freshId(shape)}`, 'ours', result);
-            curveNotes(`round ${round + 1}, ours ${what}`, result);
-            raw.push({ round, server: 'ours', config: SHARED_START_CONFIG, kind: 'fresh', shape: freshId(shape), startMs: ms, ...result });
-          });
-        }
-        for (const shape of plan.bursts) {
-          const what = `burst ${burstLabel(shape)} × ${plan.waves} waves, shared start threads`;
-          await step(what, 'ours', async () => {
-            const { result, startMs: ms } = await onFreshServer(
-              ctx,
-              'ours',
-              (server) => bursts(shape, plan.waves, (calls, _i, fail) => legacyWorkflow(server.url, calls, fail)),
-              SHARED_START_CONFIG,
-            );
-            startMs.ours.push(ms);
-            addBurst(`cold.shared.burst.${burstId(shape)}`, 'ours', result, `round ${round + 1}, ours ${what}`, plan.waves * shape.sessions);
-            raw.push({ round, server: 'ours', config: SHARED_START_CONFIG, kind: 'legacy-burst', shape: burstId(shape), waves: plan.waves, startMs: ms, ...result });
-          });
-        }
+        for (const shape of plan.fresh) await legacyFresh('ours', shape, true);
+        for (const shape of plan.bursts) await burst('legacy', 'ours', shape, true);
       }
     }
     // The shared-start rows compare with the same baseline measurements as the shipped rows.

@@ -340,15 +340,18 @@ export class StatelessPool {
     this.requeue(job);
   }
 
-  /** A request taken back: first in line for the next thread (or done with, if it was answered meanwhile). */
-  private requeue(job: Job): void {
+  /**
+   * A request taken back: first in line for the next thread (or done with, if it was answered
+   * meanwhile). `grow`: false when its thread died (that thread's replacement is on its way).
+   */
+  private requeue(job: Job, grow = true): void {
     if (job.answered) {
       this.forget(job);
       this.maybeIdle();
       return;
     }
     this.queue.unshift(job);
-    this.grow();
+    if (grow) this.grow();
     this.pump();
   }
 
@@ -522,11 +525,7 @@ export class StatelessPool {
       this.forget(job);
       this.answer(job, this.closed ? 'SHUTTING_DOWN' : code, detail);
     }
-    for (const job of untaken.reverse()) {
-      if (job.answered) this.forget(job);
-      else this.queue.unshift(job);
-    }
-    this.pump();
+    for (const job of untaken.reverse()) this.requeue(job, false);
     this.maybeIdle();
     if (this.closed) return;
     if (exit.reason !== 'killed') {
